@@ -1,0 +1,139 @@
+"""Load test of the serving path: similar items (and search) through gunicorn on 127.0.0.1.
+
+Builds a throw-away SQLite site with the 20,000 Flipkart products, runs the similar-items build
+(real MiniLM embeddings), starts gunicorn with the production settings shape, and drives it with
+`wrk` (Debian package) for a bounded time, every request for a random product.
+
+Run: .venv/bin/python benchmarks/api_load.py [--seconds 20] [--workers 4] [--limit N]
+Writes api.similar.{p50_ms,p99_ms,rps} (and api.search.*) into benchmarks/results/similarity.json.
+"""
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from common import ROOT, setup_django, write_results
+
+LUA = """
+local ids = {%s}
+request = function()
+  return wrk.format("GET", "/api/v1/products/" .. ids[math.random(#ids)] .. "/similar?strategy=%s&limit=10")
+end
+"""
+SEARCH_LUA = """
+local queries = {%s}
+request = function()
+  return wrk.format("GET", "/api/v1/search?q=" .. queries[math.random(#queries)] .. "&limit=10")
+end
+"""
+
+
+def prepare_site(workdir: Path, limit: int | None) -> list[int]:
+    os.environ["VAR_DIR"] = str(workdir / "var")
+    setup_django(workdir / "site.sqlite3")
+    from django.conf import settings
+
+    from catalog.models import Product
+    from catalog.services import import_preset
+    from recommend.services.jobs import automatic_jobs_suspended
+    from recommend.services.similarity import similarity_build
+
+    with automatic_jobs_suspended():
+        import_preset(name="flipkart", data_dir=settings.SHOP_DATA_DIR, limit=limit)
+    started = time.monotonic()
+    version = similarity_build(progress=lambda f, m: print(f"\r{f:5.0%} {m[:60]:60}", end="", flush=True))
+    print(f"\nbuilt {version} in {time.monotonic() - started:.0f}s")
+    return list(Product.objects.values_list("pk", flat=True))
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    def ms(text: str) -> float:
+        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", output, re.M))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "p50_ms": round(ms(percentiles["50"]), 2),
+        "p99_ms": round(ms(percentiles["99"]), 2),
+        "rps": round(rps, 1),
+        "errors": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def run_wrk(script: str, seconds: int, connections: int, port: int) -> dict[str, float]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    url = f"http://127.0.0.1:{port}"
+    # Warm-up pass (fills the per-process caches), then the measured run.
+    subprocess.run(["wrk", "-t1", f"-c{connections}", "-d5s", "-s", handle.name, url], capture_output=True, check=True)
+    result = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name, url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    print(result.stdout)
+    return parse_wrk(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--limit", type=int, default=None, help="Only the first N Flipkart products.")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="api-load-"))
+    ids = prepare_site(workdir, args.limit)
+    env = {
+        **os.environ,
+        "SQLITE_PATH": str(workdir / "site.sqlite3"),
+        "VAR_DIR": str(workdir / "var"),
+        "SECRET_KEY": "load-test-only",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/api/v1/categories/?depth=1", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        sample = random.Random(0).sample(ids, min(len(ids), 5000))
+        results: dict[str, float] = {"api.products": float(len(ids)), "api.gunicorn_workers": float(args.workers)}
+        for key, value in run_wrk(
+            LUA % (",".join(map(str, sample)), "hybrid"), args.seconds, args.connections, args.port
+        ).items():
+            results[f"api.similar.{key}"] = value
+        queries = ["iphone+case", "running+shoes", "cotton+kurta", "wall+clock", "baby+girl+dress", "sofa+cover"]
+        for key, value in run_wrk(SEARCH_LUA % ",".join(f'"{q}"' for q in queries), args.seconds, 4, args.port).items():
+            results[f"api.search.{key}"] = value
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    write_results("similarity", results, "Product similarity")
+    for key, value in sorted(results.items()):
+        print(f"{key:28} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""Shared pieces of every importer: reading rows, the error report, batching."""
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import IO, Any
+
+Row = dict[str, Any]
+ProgressCallback = Callable[[float, str], None]
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    row: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: row {self.row}, column {self.column!r}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    file: str = ""
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self, max_errors: int = 100) -> dict[str, Any]:
+        data = asdict(self)
+        data["error_count"] = len(self.errors)
+        data["errors"] = [asdict(error) for error in self.errors[:max_errors]]
+        return data
+
+    def summary(self) -> str:
+        return (
+            f"{self.file}: {self.rows} rows, {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.skipped} skipped, {len(self.errors)} errors in {self.seconds:.1f}s"
+        )
+
+
+class ImportError_(Exception):
+    """Raised by a strict import: nothing was written. Carries the report with every bad row."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        first = "; ".join(str(error) for error in report.errors[:3])
+        super().__init__(f"{len(report.errors)} bad rows, nothing imported. {first}")
+
+
+class RowInvalid(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        self.column, self.reason = column, reason
+        super().__init__(f"{column}: {reason}")
+
+
+def open_text(path: Path) -> IO[str]:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline="")
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def read_rows(path: Path, *, fieldnames: list[str] | None = None) -> Iterator[tuple[int, Row]]:
+    """Yield (row number, row) from a CSV (with header, or `fieldnames` for headerless) or JSONL file.
+
+    Row numbers count data rows from 1, as a spreadsheet user would after the header.
+    """
+    name = path.name.removesuffix(".gz")
+    with open_text(path) as handle:
+        if name.endswith((".jsonl", ".ndjson")):
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as error:
+                    yield number, {"__error__": f"invalid JSON: {error.msg} at column {error.colno}"}
+                    continue
+                yield number, value if isinstance(value, dict) else {"__error__": "line is not a JSON object"}
+        else:
+            reader = csv.DictReader(handle, fieldnames=fieldnames)
+            for number, row in enumerate(reader, start=1):
+                if None in row:
+                    row.pop(None)
+                    row["__error__"] = "more values than columns in the header"
+                yield number, row
+
+
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def clean_text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def parse_decimal(value: Any, column: str) -> Decimal | None:
+    text = clean_text(value).replace(",", "")
+    if not text:
+        return None
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise RowInvalid(column, f"{text!r} is not a number") from None
+    if not number.is_finite():
+        raise RowInvalid(column, f"{text!r} is not a finite number")
+    if number < 0:
+        raise RowInvalid(column, "must not be negative")
+    if number >= Decimal("1e10"):
+        raise RowInvalid(column, "is too large")
+    return number.quantize(Decimal("0.01"))

@@ -1,0 +1,52 @@
+"""Reads of the catalog: product lists with filters, product detail, interaction histories."""
+
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from catalog.models import Product, ProductAttributeValue
+from taxonomy.models import Category
+
+
+def products_in_subtree(queryset: QuerySet[Product], category: Category) -> QuerySet[Product]:
+    """Products of a category and all its descendants, from the MPTT bounds (no subquery)."""
+    return queryset.filter(
+        category__tree_id=category.tree_id, category__lft__gte=category.lft, category__rght__lte=category.rght
+    )
+
+
+def product_list(
+    *,
+    category: Category | None = None,
+    brand_ids: list[int] | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    text: str = "",
+    active_only: bool = True,
+) -> QuerySet[Product]:
+    queryset = Product.objects.select_related("brand", "category")
+    if active_only:
+        queryset = queryset.filter(is_active=True)
+    if category is not None:
+        queryset = products_in_subtree(queryset, category)
+    if brand_ids:
+        queryset = queryset.filter(brand_id__in=brand_ids)
+    if min_price is not None:
+        queryset = queryset.filter(price__gte=min_price)
+    if max_price is not None:
+        queryset = queryset.filter(price__lte=max_price)
+    return products_matching_text(queryset, text)
+
+
+def products_matching_text(queryset: QuerySet[Product], text: str) -> QuerySet[Product]:
+    """Every word must appear in the title or be the brand name."""
+    for word in text.split()[:8]:
+        queryset = queryset.filter(Q(title__icontains=word) | Q(brand__name__iexact=word))
+    return queryset
+
+
+def product_detail_queryset() -> QuerySet[Product]:
+    values = ProductAttributeValue.objects.select_related("attribute", "value_node").order_by("attribute__name")
+    return Product.objects.select_related("brand", "category").prefetch_related(
+        Prefetch("attribute_values", queryset=values)
+    )

@@ -1,0 +1,129 @@
+"""Writes to the catalog: imports, bulk category moves, interaction ingest."""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.importers import ImportReport, InteractionMapping, ProductMapping, import_interactions, import_products
+from catalog.importers.base import ProgressCallback, read_rows
+from catalog.importers.presets import PRESETS, ImportStep
+from catalog.models import Interaction, Product
+from catalog.signals import products_changed
+from taxonomy.models import Category
+
+
+def import_steps(
+    steps: Sequence[ImportStep],
+    *,
+    strict: bool = False,
+    progress: ProgressCallback | None = None,
+    show_progress_bar: bool = False,
+) -> list[ImportReport]:
+    """Run import steps in order; progress is spread over the steps by their row counts."""
+    for step in steps:
+        if not step.path.exists():
+            raise FileNotFoundError(f"Data file not found: {step.path}")
+    grand_total = sum(step.total for step in steps) or 1
+    done = 0
+    reports = []
+    for step in steps:
+
+        def step_progress(fraction: float, message: str, offset: int = done, size: int = step.total) -> None:
+            if progress:
+                progress((offset + fraction * size) / grand_total, message)
+
+        importer = import_products if step.kind == "products" else import_interactions
+        reports.append(
+            importer(
+                step.rows(),
+                mapping=step.mapping,  # type: ignore[arg-type]
+                file_name=step.path.name,
+                strict=strict,
+                total=step.total,
+                progress=step_progress,
+                show_progress_bar=show_progress_bar,
+            )
+        )
+        done += step.total
+    return reports
+
+
+def import_preset(
+    *, name: str, data_dir: Path, limit: int | None = None, strict: bool = False, **kwargs: Any
+) -> list[ImportReport]:
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+    return import_steps(PRESETS[name](data_dir, limit), strict=strict, **kwargs)
+
+
+def import_file(
+    *,
+    path: Path,
+    kind: str,
+    mapping: ProductMapping | InteractionMapping,
+    strict: bool = False,
+    limit: int | None = None,
+    **kwargs: Any,
+) -> ImportReport:
+    from catalog.importers.presets import count_rows, limited
+
+    is_jsonl = path.name.removesuffix(".gz").endswith((".jsonl", ".ndjson"))
+    total = sum(1 for _ in read_rows(path)) if is_jsonl else count_rows(path)
+    step = ImportStep(kind, path, mapping, lambda: limited(read_rows(path), limit), min(total, limit or total))
+    return import_steps([step], strict=strict, **kwargs)[0]
+
+
+@transaction.atomic
+def products_set_category(*, product_ids: Sequence[int], category: Category | None) -> int:
+    """Staff put products into a category: the choice is manual and the classifier will not undo it."""
+    updated = Product.objects.filter(pk__in=product_ids).update(
+        category=category,
+        category_source=Product.CategorySource.MANUAL if category else Product.CategorySource.NONE,
+        updated_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: products_changed.send(sender=Product, product_ids=list(product_ids)))
+    return updated
+
+
+def interactions_ingest(*, events: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Store validated events (dicts with product, event, visitor_id, timestamp, ...).
+
+    Events whose event_id is already stored are skipped, so a client can safely resend a batch.
+    """
+    event_ids = [e["event_id"] for e in events if e.get("event_id")]
+    seen = set(Interaction.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+    new: dict[str, Interaction] = {}
+    for index, event in enumerate(events):
+        if event.get("event_id") and event["event_id"] in seen:
+            continue
+        key = event.get("event_id") or f"#{index}"
+        new[key] = Interaction(
+            visitor_id=event["visitor_id"],
+            product=event.get("product"),
+            event=event["event"],
+            query=event.get("query", ""),
+            order_id=event.get("order_id", ""),
+            event_id=event.get("event_id") or None,
+            timestamp=event.get("timestamp") or timezone.now(),
+        )
+    with transaction.atomic():
+        Interaction.objects.bulk_create(list(new.values()), ignore_conflicts=True)
+    return {"created": len(new), "duplicates": len(events) - len(new)}
+
+
+@transaction.atomic
+def products_merge(*, source: Product, target: Product) -> Product:
+    """Merge a duplicate listing into another: its interactions move over, it is hidden and redirects."""
+    if source.pk == target.pk:
+        raise ValueError("A product cannot be merged into itself.")
+    if target.merged_into_id:
+        raise ValueError("The product to keep was itself merged into another one.")
+    Interaction.objects.filter(product=source).update(product=target)
+    Product.objects.filter(merged_into=source).update(merged_into=target)
+    source.merged_into, source.is_active = target, False
+    source.save(update_fields=["merged_into", "is_active", "updated_at"])
+    transaction.on_commit(lambda: products_changed.send(sender=Product, product_ids=[source.pk, target.pk]))
+    return target

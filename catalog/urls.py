@@ -1,0 +1,15 @@
+from django.urls import path
+
+from catalog import apis, views
+
+api_urlpatterns = [
+    path("products/", apis.ProductListApi.as_view(), name="product-list"),
+    path("products/<int:pk>/", apis.ProductDetailApi.as_view(), name="product-detail"),
+    path("interactions/", apis.InteractionIngestApi.as_view(), name="interaction-ingest"),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("c/<int:pk>/<str:slug>/", views.category_page, name="category"),
+    path("p/<int:pk>/", views.product_page, name="product"),
+]

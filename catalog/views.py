@@ -1,0 +1,45 @@
+"""Storefront pages: home, category, product and search results."""
+
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+
+from catalog.selectors import product_detail_queryset, product_list
+from taxonomy.models import Category
+from taxonomy.selectors import category_breadcrumb
+
+PAGE_SIZE = 24
+
+
+def paginate(request: HttpRequest, queryset):  # type: ignore[no-untyped-def]
+    return Paginator(queryset.order_by("id"), PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    categories = Category.objects.root_nodes().filter(is_active=True)[:24]
+    latest = product_list().exclude(image_url="").order_by("-id")[:12] or product_list().order_by("-id")[:12]
+    return render(request, "storefront/home.html", {"categories": categories, "products": latest})
+
+
+def category_page(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
+    category = get_object_or_404(Category, pk=pk, is_active=True)
+    if slug != category.slug:
+        return HttpResponsePermanentRedirect(category.get_absolute_url())
+    context = {
+        "category": category,
+        "breadcrumb": category_breadcrumb(category=category),
+        "children": category.get_children().filter(is_active=True),
+        "page": paginate(request, product_list(category=category)),
+    }
+    return render(request, "storefront/category.html", context)
+
+
+def product_page(request: HttpRequest, pk: int) -> HttpResponse:
+    product = get_object_or_404(product_detail_queryset(), pk=pk)
+    if product.merged_into_id:
+        return HttpResponsePermanentRedirect(reverse("storefront:product", kwargs={"pk": product.merged_into_id}))
+    if not product.is_active:
+        raise Http404("This product is not available.")
+    breadcrumb = category_breadcrumb(category=product.category) if product.category else []
+    return render(request, "storefront/product.html", {"product": product, "breadcrumb": breadcrumb})

@@ -1,0 +1,19 @@
+"""URL map: storefront pages, admin, REST API v1 and its OpenAPI schema."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from catalog import urls as catalog_urls
+from recommend import urls as recommend_urls
+from taxonomy import urls as taxonomy_urls
+
+api_v1 = catalog_urls.api_urlpatterns + taxonomy_urls.api_urlpatterns + recommend_urls.api_urlpatterns
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include((catalog_urls.urlpatterns + recommend_urls.urlpatterns, "storefront"), namespace="storefront")),
+]

@@ -1,0 +1,7 @@
+"""Admin of recommend, one module per capability; importing them registers the ModelAdmins."""
+
+from recommend.admin import (
+    classification,  # noqa: F401
+    jobs,  # noqa: F401
+    similarity,  # noqa: F401
+)

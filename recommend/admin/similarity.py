@@ -1,0 +1,104 @@
+"""Admin: likely duplicate listings for staff to merge or dismiss, and the similar-items lists."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from recommend.models import DuplicatePair, Job, SimilarItem
+from recommend.services.duplicates import duplicate_dismiss, duplicate_merge
+from recommend.services.jobs import job_create, job_is_pending
+
+
+def product_cell(product: Any) -> str:
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    brand = product.brand.name if product.brand_id else "no brand"
+    price = f"{product.currency} {product.price}" if product.price is not None else "no price"
+    return format_html(
+        '<a href="{}">{}</a><br><small>{} · {} · SKU {}</small>', url, product.title, brand, price, product.sku
+    )
+
+
+@admin.register(DuplicatePair)
+class DuplicatePairAdmin(admin.ModelAdmin):
+    list_display = ["score_display", "left_product", "right_product", "status", "decided_by"]
+    list_filter = ["status"]
+    search_fields = ["left__title", "right__title", "left__sku", "right__sku"]
+    list_select_related = ["left__brand", "right__brand", "decided_by"]
+    actions = ["merge_keep_left", "merge_keep_right", "not_duplicate", "find_duplicates"]
+    readonly_fields = ["left", "right", "score", "status", "model_version", "decided_by", "decided_at", "created_at"]
+    list_per_page = 50
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DuplicatePair]:
+        return super().get_queryset(request).select_related("left__brand", "right__brand")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Score", ordering="score")
+    def score_display(self, pair: DuplicatePair) -> str:
+        return f"{pair.score:.2f}"
+
+    @admin.display(description="Listing A (lower id)")
+    def left_product(self, pair: DuplicatePair) -> str:
+        return product_cell(pair.left)
+
+    @admin.display(description="Listing B")
+    def right_product(self, pair: DuplicatePair) -> str:
+        return product_cell(pair.right)
+
+    def _merge(self, request: HttpRequest, queryset: QuerySet[DuplicatePair], keep_left: bool) -> None:
+        merged, refused = 0, []
+        for pair in queryset.select_related("left", "right"):
+            try:
+                duplicate_merge(pair=pair, keep=pair.left if keep_left else pair.right, user=request.user)
+                merged += 1
+            except ValueError as error:
+                refused.append(f"{pair}: {error}")
+        if merged:
+            self.message_user(request, f"Merged {merged} pairs; the old pages redirect.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+    @admin.action(description="Merge: keep listing A, B redirects to it", permissions=["change"])
+    def merge_keep_left(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> None:
+        self._merge(request, queryset, keep_left=True)
+
+    @admin.action(description="Merge: keep listing B, A redirects to it", permissions=["change"])
+    def merge_keep_right(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> None:
+        self._merge(request, queryset, keep_left=False)
+
+    @admin.action(description="Not a duplicate (remembered)", permissions=["change"])
+    def not_duplicate(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> None:
+        count = 0
+        for pair in queryset.filter(status=DuplicatePair.Status.OPEN):
+            duplicate_dismiss(pair=pair, user=request.user)
+            count += 1
+        self.message_user(request, f"{count} pairs marked as not duplicates.", messages.SUCCESS)
+
+    @admin.action(description="Rebuild similar items and duplicate candidates (background job)", permissions=["change"])
+    def find_duplicates(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> None:
+        if job_is_pending(Job.Kind.BUILD_SIMILAR):
+            self.message_user(request, "A rebuild is already queued or running.", messages.WARNING)
+            return
+        job = job_create(kind=Job.Kind.BUILD_SIMILAR, params={"reason": "admin"}, user=request.user)
+        self.message_user(request, f"Rebuild job #{job.pk} queued; see Jobs for progress.", messages.SUCCESS)
+
+
+@admin.register(SimilarItem)
+class SimilarItemAdmin(admin.ModelAdmin):
+    list_display = ["product", "strategy", "rank", "neighbor", "score", "signal", "model_version"]
+    list_filter = ["strategy", "signal", "model_version"]
+    search_fields = ["product__title", "product__sku"]
+    raw_id_fields = ["product", "neighbor"]
+    list_select_related = ["product", "neighbor", "model_version"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,275 @@
+"""Hierarchical coarse-to-fine product classifier (pure torch + numpy).
+
+Public API::
+
+    config = ClassifierConfig(epochs=10)
+    model = train_classifier(texts, paths, config, progress=print_progress)
+    model.predict(["Nike Men Blue Running Shoes"], top_k=3)
+        -> [[Prediction(path=("Footwear", "Shoes", "Sports Shoes"),
+                        confidence=0.93, attention=[("running", 0.41), ...]), ...]]
+    model.save("model.pt");  TrainedClassifier.load("model.pt")
+
+Two experts score each level: the deep one (BiGRU + attention + n-gram bag)
+and a wide linear model on the title's TF-IDF vector; their log-probs are
+mixed with a weight picked on the validation slice.  Decoding scores every
+known path as the sum of its per-level mixed log-probs and returns the best
+ones, so predictions are always real paths of the tree.  Class imbalance is
+handled with class-balanced loss weights (``count ** -class_weight_power``),
+label smoothing, and optional post-hoc logit adjustment (subtract
+``tau * log prior``).  ``tau`` and the mix are picked on a validation slice of
+the training data, never on test data.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import IO
+
+import torch
+
+from recommend.ml.classifier_hierarchy import HierarchyLabels
+from recommend.ml.classifier_net import HierarchicalGRUNet
+from recommend.ml.classifier_text import EncodedBatch, TextEncoder
+
+FORMAT = "hierarchical-gru-classifier/1"
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class ClassifierConfig:
+    embedding_dim: int = 96
+    hidden_dim: int = 128
+    attention_dim: int = 64
+    bag_dim: int = 128
+    buckets: int = 2**18
+    ngram_min: int = 3
+    ngram_max: int = 5
+    min_word_count: int = 2
+    wide_min_df: int = 2  # 0 disables the wide (TF-IDF linear) path
+    wide_lr: float = 0.1  # rare features are updated once per epoch: needs big steps
+    wide_weight_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    max_len: int = 32
+    epochs: int = 12
+    patience: int = 3
+    batch_size: int = 64
+    lr: float = 3e-3
+    sparse_lr: float = 1e-2
+    dropout: float = 0.3
+    label_smoothing: float = 0.1
+    class_weight_power: float = 0.5
+    logit_adjust_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    validation_fraction: float = 0.1
+    seed: int = 13
+    num_threads: int | None = None
+
+
+@dataclass
+class Prediction:
+    path: tuple[str, ...]
+    confidence: float  # probability of this path among all known paths
+    attention: list[tuple[str, float]]  # input words with the highest attention
+
+
+class TrainedClassifier:
+    def __init__(
+        self,
+        config: ClassifierConfig,
+        encoder: TextEncoder,
+        labels: HierarchyLabels,
+        net: HierarchicalGRUNet,
+        log_priors: list[torch.Tensor],
+        tau: float = 0.0,
+        wide_weight: float = 0.0,
+    ) -> None:
+        self.config, self.encoder, self.labels, self.net = config, encoder, labels, net
+        self.log_priors = log_priors
+        self.tau = tau  # logit-adjustment strength, chosen on validation data
+        self.wide_weight = wide_weight  # share of the wide expert in the mix, ditto
+        self.net.eval()
+        # (P, depth) class per level; -1 marks levels below a path's END.
+        self._path_table = torch.as_tensor(labels.path_table)
+
+    # -- scoring -----------------------------------------------------------
+    def _forward(self, batch: EncodedBatch) -> tuple[list[torch.Tensor], list[torch.Tensor] | None, torch.Tensor]:
+        t = torch.as_tensor
+        return self.net(
+            t(batch.word_ids),
+            t(batch.lengths),
+            t(batch.token_ngrams),
+            t(batch.token_offsets),
+            t(batch.bag_ids),
+            t(batch.bag_offsets),
+            t(batch.wide_ids),
+            t(batch.wide_weights),
+            t(batch.wide_offsets),
+        )
+
+    def _path_scores(
+        self, deep: list[torch.Tensor], wide: list[torch.Tensor] | None, tau: float, wide_weight: float
+    ) -> torch.Tensor:
+        """(B, P) sum over levels of the mixed, logit-adjusted log-probs of each known path."""
+        total = torch.zeros(deep[0].shape[0], self._path_table.shape[0])
+        for k, level_logits in enumerate(deep):
+            logp = torch.log_softmax(level_logits - tau * self.log_priors[k], dim=1)
+            if wide is not None and wide_weight > 0:
+                # Product of experts: a weighted geometric mean of the two distributions.
+                wide_logp = torch.log_softmax(wide[k] - tau * self.log_priors[k], dim=1)
+                logp = torch.log_softmax((1 - wide_weight) * logp + wide_weight * wide_logp, dim=1)
+            logp = torch.cat([logp, torch.zeros(logp.shape[0], 1)], dim=1)
+            total += logp[:, self._path_table[:, k]]  # index -1 hits the zero column
+        return total
+
+    def _batches(self, texts: list[str], batch_size: int):
+        # Length-sorted batches waste less work on padding; order is restored by index.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            yield idx, self.encoder.encode([texts[i] for i in idx])
+
+    @torch.inference_mode()
+    def predict(
+        self, texts: list[str], top_k: int = 3, attention_words: int = 5, batch_size: int = 512
+    ) -> list[list[Prediction]]:
+        """Top-k valid paths per text, best first, with confidences and attention words."""
+        self.net.eval()
+        out: list[list[Prediction]] = [[] for _ in texts]
+        k = max(1, min(top_k, len(self.labels.paths)))
+        for idx, batch in self._batches(texts, batch_size):
+            deep, wide, attention = self._forward(batch)
+            probs = torch.softmax(self._path_scores(deep, wide, self.tau, self.wide_weight), dim=1)
+            conf, best = probs.topk(k, dim=1)
+            for row, i in enumerate(idx):
+                words = _top_words(batch.tokens[row], attention[row], attention_words)
+                out[i] = [
+                    Prediction(self.labels.paths[p], float(c), words)
+                    for p, c in zip(best[row].tolist(), conf[row].tolist(), strict=False)
+                ]
+        return out
+
+    @torch.inference_mode()
+    def predict_paths(self, texts: list[str], batch_size: int = 512) -> list[tuple[str, ...]]:
+        """Fast top-1 paths only (no attention bookkeeping)."""
+        deep, wide = self.level_logits(texts, batch_size)
+        return self.decode(deep, wide, self.tau, self.wide_weight)
+
+    @torch.inference_mode()
+    def level_logits(
+        self, texts: list[str], batch_size: int = 512
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
+        """Raw per-level logits of both experts, in input order (for tuning the mix)."""
+        self.net.eval()
+        idx_all: list[int] = []
+        deep_parts: list[list[torch.Tensor]] = []
+        wide_parts: list[list[torch.Tensor]] = []
+        for idx, batch in self._batches(texts, batch_size):
+            deep, wide, _ = self._forward(batch)
+            idx_all.extend(idx)
+            deep_parts.append(deep)
+            if wide is not None:
+                wide_parts.append(wide)
+        inverse = torch.argsort(torch.as_tensor(idx_all))
+        depth = self.labels.depth
+        deep_out = [torch.cat([part[k] for part in deep_parts])[inverse] for k in range(depth)]
+        wide_out = [torch.cat([part[k] for part in wide_parts])[inverse] for k in range(depth)] if wide_parts else None
+        return deep_out, wide_out
+
+    @torch.inference_mode()
+    def decode(
+        self, deep: list[torch.Tensor], wide: list[torch.Tensor] | None, tau: float, wide_weight: float
+    ) -> list[tuple[str, ...]]:
+        best = self._path_scores(deep, wide, tau, wide_weight).argmax(dim=1).tolist()
+        return [self.labels.paths[p] for p in best]
+
+    # -- persistence -------------------------------------------------------
+    def save(self, target: str | Path | IO[bytes]) -> None:
+        """Plain dicts/lists/tensors only, so ``load`` can use ``weights_only=True``."""
+        config = asdict(self.config)
+        for key in ("logit_adjust_grid", "wide_weight_grid"):
+            config[key] = list(config[key])
+        payload = {
+            "format": FORMAT,
+            "config": config,
+            "vocab": self.encoder.vocab,
+            "wide_map": torch.as_tensor(self.encoder.wide_map),
+            "wide_idf": torch.as_tensor(self.encoder.wide_idf),
+            "paths": [list(p) for p in self.labels.paths],
+            "log_priors": self.log_priors,
+            "tau": self.tau,
+            "wide_weight": self.wide_weight,
+            "state_dict": self.net.state_dict(),
+        }
+        torch.save(payload, target)
+
+    @classmethod
+    def load(cls, source: str | Path | IO[bytes] | bytes) -> TrainedClassifier:
+        if isinstance(source, bytes):
+            source = io.BytesIO(source)
+        payload = torch.load(source, map_location="cpu", weights_only=True)
+        if payload.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} file")
+        known = {f.name for f in fields(ClassifierConfig)}
+        cfg = {k: v for k, v in payload["config"].items() if k in known}
+        for key in ("logit_adjust_grid", "wide_weight_grid"):
+            cfg[key] = tuple(cfg.get(key, ()))
+        config = ClassifierConfig(**cfg)
+        labels = HierarchyLabels([tuple(p) for p in payload["paths"]])
+        encoder = _make_encoder(payload["vocab"], config)
+        encoder.wide_map = payload["wide_map"].numpy()
+        encoder.wide_idf = payload["wide_idf"].numpy()
+        net = _make_net(config, encoder, labels)
+        net.load_state_dict(payload["state_dict"])
+        return cls(config, encoder, labels, net, payload["log_priors"], payload["tau"], payload["wide_weight"])
+
+
+def _top_words(tokens: list[str], weights: torch.Tensor, n: int) -> list[tuple[str, float]]:
+    # A word repeated in a title gets the sum of its positions' weights.
+    merged: dict[str, float] = {}
+    for tok, w in zip(tokens, weights[: len(tokens)].tolist(), strict=False):
+        merged[tok] = merged.get(tok, 0.0) + w
+    ranked = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [(tok, round(w, 4)) for tok, w in ranked[:n]]
+
+
+def _make_encoder(vocab: list[str], config: ClassifierConfig) -> TextEncoder:
+    return TextEncoder(vocab, config.buckets, config.ngram_min, config.ngram_max, config.max_len)
+
+
+def _make_net(config: ClassifierConfig, encoder: TextEncoder, labels: HierarchyLabels):
+    return HierarchicalGRUNet(
+        vocab_size=len(encoder.vocab),
+        buckets=config.buckets,
+        embedding_dim=config.embedding_dim,
+        hidden_dim=config.hidden_dim,
+        attention_dim=config.attention_dim,
+        bag_dim=config.bag_dim,
+        num_classes=labels.num_classes,
+        dropout=config.dropout,
+        wide_size=encoder.wide_size,
+    )
+
+
+def train_classifier(
+    texts: list[str],
+    paths: list[tuple[str, ...]],
+    config: ClassifierConfig | None = None,
+    progress: ProgressFn | None = None,
+    validation: tuple[list[str], list[tuple[str, ...]]] | None = None,
+) -> TrainedClassifier:
+    """Train on (text, category path) pairs; see ``classifier_training.fit``."""
+    # Imported here because the training module itself imports this one.
+    from recommend.ml.classifier_training import fit
+
+    return fit(texts, paths, config or ClassifierConfig(), progress, validation)
+
+
+__all__ = [
+    "ClassifierConfig",
+    "HierarchyLabels",
+    "Prediction",
+    "ProgressFn",
+    "TrainedClassifier",
+    "train_classifier",
+]

@@ -1,0 +1,80 @@
+"""Classification follows the catalog and the tree.
+
+New or re-worded products are classified on commit (inference queue), imports in chunks. A staff
+change to the tree (move, merge, rename, delete) queues one retrain so the label space follows;
+until it runs, predictions resolve through their leaf id and stay valid. The classifier's own
+writes are bulk updates, so they never come back here.
+"""
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from catalog.models import Product
+from catalog.signals import products_imported
+from recommend.models import ModelVersion
+from recommend.services.classification import classifier_retrain_queue
+from recommend.services.jobs import automatic_jobs_enabled
+from recommend.services.registry import active_version_id
+from taxonomy.models import Category
+from taxonomy.signals import taxonomy_changed
+
+CLASSIFY_CHUNK = 500
+# Tree changes that alter existing labels. New empty categories ("create") have nothing to learn from.
+RETRAIN_REASONS = {"move", "rename", "merge", "delete", "edit"}
+TEXT_FIELDS = ("title", "description", "brand_id")
+
+
+def classifier_active() -> bool:
+    return automatic_jobs_enabled() and active_version_id(ModelVersion.Kind.CLASSIFIER) is not None
+
+
+def enqueue_classification(product_ids: list[int]) -> None:
+    from recommend.tasks import classify_products
+
+    for start in range(0, len(product_ids), CLASSIFY_CHUNK):
+        chunk = product_ids[start : start + CLASSIFY_CHUNK]
+        transaction.on_commit(lambda chunk=chunk: classify_products.apply_async(args=[chunk], queue="inference"))
+
+
+@receiver(pre_save, sender=Product)
+def remember_whether_text_changed(sender: Any, instance: Product, raw: bool = False, **kwargs: Any) -> None:
+    if raw or instance.pk is None or not classifier_active():
+        return
+    before = Product.objects.filter(pk=instance.pk).values(*TEXT_FIELDS).first()
+    instance._classifier_text_changed = before is None or any(  # type: ignore[attr-defined]
+        before[name] != getattr(instance, name) for name in TEXT_FIELDS
+    )
+
+
+@receiver(post_save, sender=Product)
+def classify_saved_product(sender: Any, instance: Product, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if raw:
+        return
+    if instance.category_source == Product.CategorySource.MANUAL:
+        # Staff decided: the product has no business in the review queue.
+        if instance.needs_review:
+            Product.objects.filter(pk=instance.pk).update(needs_review=False)
+        return
+    if (created or getattr(instance, "_classifier_text_changed", False)) and classifier_active():
+        enqueue_classification([instance.pk])
+
+
+@receiver(products_imported)
+def classify_imported_products(sender: Any, product_ids: list[int], **kwargs: Any) -> None:
+    if product_ids and classifier_active():
+        enqueue_classification(sorted(product_ids))
+
+
+@receiver(taxonomy_changed)
+def retrain_after_tree_change(sender: Any, reason: str = "", **kwargs: Any) -> None:
+    if reason in RETRAIN_REASONS and classifier_active():
+        classifier_retrain_queue(reason=f"taxonomy {reason}")
+
+
+@receiver(post_delete, sender=Category)
+def retrain_after_category_delete(sender: Any, **kwargs: Any) -> None:
+    if classifier_active():
+        classifier_retrain_queue(reason="taxonomy delete")

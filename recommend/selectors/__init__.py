@@ -1,0 +1,1 @@
+"""Reads of recommend, one module per capability."""

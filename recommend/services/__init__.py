@@ -1,0 +1,1 @@
+"""Writes owned by recommend: jobs, the model registry, and (later) the learned capabilities."""

@@ -1,0 +1,425 @@
+"""Hierarchical product classification: training a version, classifying products, staff review decisions.
+
+Labels are the live tree's paths of category ids cut to CLASSIFIER_MAX_DEPTH, taken from products
+whose category came from an import or from staff. The classifier sets a category (marked
+automatic) only on products without one or with an automatic one, and only above
+CLASSIFIER_CONFIDENCE_THRESHOLD; below it the product waits in the admin review queue.
+"""
+
+import hashlib
+import logging
+import random
+import tempfile
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.models import Product, ProductAttributeValue
+from catalog.services import products_set_category
+from recommend.models import CategorySuggestion, Job, ModelVersion
+from recommend.services.classification_serving import (
+    NoActiveClassifier,
+    active_classifier,
+    category_label,
+    category_parents,
+    classifier_input_text,
+    live_path_of_prediction,
+    load_classifier,
+    predict_categories,
+)
+from recommend.services.jobs import ProgressCallback, job_create, job_is_pending
+from recommend.services.registry import (
+    model_version_activate,
+    model_version_create,
+    model_version_mark,
+    model_version_save_artifact,
+)
+from taxonomy.models import Category
+
+if TYPE_CHECKING:
+    from recommend.ml.classifier import ClassifierConfig
+
+logger = logging.getLogger(__name__)
+
+HELDOUT_PERCENT = 20  # products held out (by a stable hash of their id) to compare versions
+CLASSIFY_BATCH = 500
+LABELLED_SOURCES = (Product.CategorySource.IMPORTED, Product.CategorySource.MANUAL)
+# The classifier may set or replace the category only on these; staff and imports always win.
+CLASSIFIER_OWNED_SOURCES = (Product.CategorySource.NONE, Product.CategorySource.AUTOMATIC)
+# Demo mode: a small, fast model on a label-balanced sample, so `make demo` trains in about a minute.
+DEMO_LIMIT = 12000
+DEMO_CONFIG = {"embedding_dim": 64, "hidden_dim": 64, "attention_dim": 32, "bag_dim": 64, "buckets": 2**16,
+               "epochs": 4, "patience": 2, "batch_size": 128, "max_len": 24}  # fmt: skip
+
+
+class NotEnoughTrainingData(ValueError):
+    pass
+
+
+def product_texts(products: Sequence[Product]) -> list[str]:
+    """Classifier input of each product (brand loaded with select_related; attribute values in one query)."""
+    values: dict[int, list[str]] = defaultdict(list)
+    for product_id, value in ProductAttributeValue.objects.filter(product__in=[p.pk for p in products]).values_list(
+        "product_id", "value"
+    ):
+        values[product_id].append(value)
+    return [
+        classifier_input_text(
+            title=p.title,
+            brand=p.brand.name if p.brand_id and p.brand else "",
+            description=p.description,
+            attributes=values.get(p.pk, []),
+        )
+        for p in products
+    ]
+
+
+def is_heldout(product_id: int) -> bool:
+    """Stable membership in the held-out split: the same product is held out for every version."""
+    return zlib.crc32(str(product_id).encode()) % 100 < HELDOUT_PERCENT
+
+
+def balanced_sample(labels: Sequence[tuple[str, ...]], limit: int, seed: int = 13) -> list[int]:
+    """Indexes of at most `limit` examples, capping each label so one huge category cannot crowd out the rest."""
+    if len(labels) <= limit:
+        return list(range(len(labels)))
+    counts = Counter(labels)
+    low, high = 1, max(counts.values())
+    while low < high:  # largest per-label cap that keeps the sample within the limit
+        cap = (low + high + 1) // 2
+        if sum(min(count, cap) for count in counts.values()) <= limit:
+            low = cap
+        else:
+            high = cap - 1
+    order = list(range(len(labels)))
+    random.Random(seed).shuffle(order)
+    taken: Counter[tuple[str, ...]] = Counter()
+    chosen = []
+    for index in order:
+        if taken[labels[index]] < low:
+            taken[labels[index]] += 1
+            chosen.append(index)
+    return sorted(chosen)
+
+
+def training_examples(*, limit: int | None = None) -> tuple[list[int], list[str], list[tuple[str, ...]]]:
+    """(product ids, texts, id-path labels) of every product whose category came from an import or staff."""
+    parents = category_parents()
+    depth = settings.CLASSIFIER_MAX_DEPTH
+    rows = list(
+        Product.objects.filter(category__isnull=False, category_source__in=LABELLED_SOURCES, merged_into__isnull=True)
+        .order_by("pk")
+        .values_list("pk", "category_id")
+    )
+    labels = [category_label(category_id, parents, depth) for _, category_id in rows]
+    if limit:
+        chosen = balanced_sample(labels, limit)
+        rows, labels = [rows[i] for i in chosen], [labels[i] for i in chosen]
+    ids = [pk for pk, _ in rows]
+    texts: list[str] = []
+    for start in range(0, len(ids), 5000):
+        chunk = list(Product.objects.filter(pk__in=ids[start : start + 5000]).select_related("brand").order_by("pk"))
+        texts.extend(product_texts(chunk))
+    return ids, texts, labels
+
+
+def dataset_fingerprint(ids: Sequence[int], labels: Sequence[tuple[str, ...]], texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for pk, label, text in zip(ids, labels, texts, strict=True):
+        digest.update(f"{pk}\t{'/'.join(label)}\t{text}\n".encode())
+    return digest.hexdigest()
+
+
+def classifier_config(
+    *, demo: bool = False, epochs: int | None = None, overrides: dict[str, Any] | None = None
+) -> "ClassifierConfig":
+    """The model configuration: the library's defaults, the demo's small model, then explicit overrides."""
+    from recommend.ml.classifier import ClassifierConfig
+
+    known = {f.name for f in fields(ClassifierConfig)}
+    unknown = set(overrides or {}) - known
+    if unknown:
+        raise ValueError(f"Unknown classifier settings: {', '.join(sorted(unknown))}.")
+    config = ClassifierConfig(**{**(DEMO_CONFIG if demo else {}), **(overrides or {})})
+    if epochs:
+        config.epochs = epochs
+    return config
+
+
+def heldout_metrics(model: Any, texts: list[str], truth: list[tuple[str, ...]], *, live: bool) -> dict[str, float]:
+    """Per-level accuracy / macro-F1 and path accuracy on the held-out products.
+
+    With `live`, predictions are re-read from the live tree through their leaf id, which is how the
+    version is served: an older model is judged on what staff would actually see, not on stale paths.
+    """
+    from recommend.ml.classification_metrics import evaluate
+
+    depth = settings.CLASSIFIER_MAX_DEPTH
+    predicted = model.predict_paths(texts)
+    if live:
+        parents = category_parents()
+        predicted = [live_path_of_prediction(path, parents, depth) for path in predicted]
+    return evaluate(predicted, truth, depth)
+
+
+def threshold_metrics(model: Any, texts: list[str], truth: list[tuple[str, ...]]) -> dict[str, float]:
+    """What the confidence threshold does on held-out products: how many would be set automatically, how well."""
+    threshold = settings.CLASSIFIER_CONFIDENCE_THRESHOLD
+    top = [predictions[0] for predictions in model.predict(texts, top_k=1)]
+    confident = [(p, t) for p, t in zip(top, truth, strict=True) if p.confidence >= threshold]
+    return {
+        "threshold": threshold,
+        "automatic_share": len(confident) / len(top) if top else 0.0,
+        "automatic_path_accuracy": sum(p.path == t for p, t in confident) / len(confident) if confident else 0.0,
+        "review_share": 1 - len(confident) / len(top) if top else 0.0,
+    }
+
+
+def classifier_train(
+    *,
+    force: bool = False,
+    epochs: int | None = None,
+    limit: int | None = None,
+    demo: bool = False,
+    config_overrides: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+) -> dict[str, Any]:
+    """Train a classifier version on the live catalog; activate it if it is at least as good as the active one.
+
+    "As good" is full-path accuracy on the held-out products, with both versions read through the live
+    tree. `force` activates it regardless. Returns the version id, its metrics and whether it went live.
+    """
+    from recommend.ml.classifier import train_classifier
+
+    report = progress or (lambda fraction, message: None)
+    report(0.0, "loading training products")
+    if demo and not limit:
+        limit = DEMO_LIMIT
+    ids, texts, labels = training_examples(limit=limit)
+    if len(ids) < 10 or len(set(labels)) < 2:
+        raise NotEnoughTrainingData(
+            f"Need at least 10 products in at least 2 categories set by an import or by staff; found {len(ids)} "
+            f"in {len(set(labels))}."
+        )
+    heldout = [i for i, pk in enumerate(ids) if is_heldout(pk)]
+    heldout_set = set(heldout)
+    train = [i for i in range(len(ids)) if i not in heldout_set]
+    config = classifier_config(demo=demo, epochs=epochs, overrides=config_overrides)
+    params = {
+        "config": {**asdict(config), "logit_adjust_grid": list(config.logit_adjust_grid)},
+        "train_size": len(train),
+        "heldout_size": len(heldout),
+        "labels": len(set(labels)),
+        "max_depth": settings.CLASSIFIER_MAX_DEPTH,
+        "limit": limit,
+        "demo": demo,
+        "forced": force,
+    }
+    version = model_version_create(
+        kind=ModelVersion.Kind.CLASSIFIER, params=params, dataset_fingerprint=dataset_fingerprint(ids, labels, texts)
+    )
+    try:
+        report(0.05, f"training v{version.version} on {len(train)} products, {len(set(labels))} categories")
+        model = train_classifier(
+            [texts[i] for i in train],
+            [labels[i] for i in train],
+            config,
+            progress=lambda fraction, message: report(0.05 + 0.8 * fraction, message),
+        )
+        report(0.86, f"evaluating on {len(heldout)} held-out products")
+        heldout_texts, heldout_truth = [texts[i] for i in heldout], [labels[i] for i in heldout]
+        metrics: dict[str, Any] = {}
+        if heldout:
+            metrics.update(
+                {
+                    f"heldout.{k}": round(v, 4)
+                    for k, v in heldout_metrics(model, heldout_texts, heldout_truth, live=False).items()
+                }
+            )
+            metrics.update(
+                {f"heldout.{k}": round(v, 4) for k, v in threshold_metrics(model, heldout_texts, heldout_truth).items()}
+            )
+        active = ModelVersion.objects.filter(
+            kind=ModelVersion.Kind.CLASSIFIER, status=ModelVersion.Status.ACTIVE
+        ).first()
+        if active is not None and heldout:
+            active_metrics = heldout_metrics(load_classifier(active), heldout_texts, heldout_truth, live=True)
+            metrics["compared_with.version"] = active.version
+            metrics.update({f"compared_with.{k}": round(v, 4) for k, v in active_metrics.items()})
+        report(0.95, "saving the artifact")
+        with tempfile.TemporaryDirectory() as folder:
+            local = Path(folder) / "classifier.pt"
+            model.save(local)
+            model_version_save_artifact(version=version, local_path=local)
+    except Exception:
+        model_version_mark(version=version, status=ModelVersion.Status.FAILED)
+        raise
+    better = active is None or metrics.get("heldout.path_accuracy", 0.0) >= metrics.get(
+        "compared_with.path_accuracy", 0.0
+    )
+    activate = force or better
+    metrics["activated"] = activate
+    metrics["activation_reason"] = (
+        "forced by staff" if force and not better
+        else "no active version" if active is None
+        else "at least as good as the active version" if better
+        else "worse than the active version on the held-out products"
+    )  # fmt: skip
+    model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
+    if activate:
+        model_version_activate(version=version)
+    report(1.0, f"v{version.version} {'activated' if activate else 'kept inactive'}")
+    return {"version_id": version.pk, "version": version.version, "activated": activate, "metrics": metrics}
+
+
+def products_classify(*, product_ids: Sequence[int], progress: ProgressCallback | None = None) -> dict[str, int]:
+    """Predict the top-k categories of products with the active model; store suggestions and apply the rule.
+
+    Suggestions are stored for every product. The category is set (automatic) only where the classifier
+    owns it and the top confidence reaches the threshold; otherwise such a product goes to review.
+    Writes go through bulk updates, so no post_save fires and nothing classifies itself again.
+    """
+    counts = {"classified": 0, "automatic": 0, "review": 0}
+    loaded = active_classifier()
+    if loaded is None:
+        return counts
+    version_id, model = loaded
+    threshold = settings.CLASSIFIER_CONFIDENCE_THRESHOLD
+    ids = sorted(set(product_ids))
+    for start in range(0, len(ids), CLASSIFY_BATCH):
+        products = list(Product.objects.filter(pk__in=ids[start : start + CLASSIFY_BATCH]).select_related("brand"))
+        predictions = predict_categories(product_texts(products), model=model)
+        suggestions, changed = [], []
+        now = timezone.now()
+        for product, predicted in zip(products, predictions, strict=True):
+            suggestions += [
+                CategorySuggestion(
+                    product=product,
+                    model_version_id=version_id,
+                    rank=rank,
+                    category=p.category,
+                    confidence=p.confidence,
+                    attention=[[word, weight] for word, weight in p.attention],
+                )
+                for rank, p in enumerate(predicted)
+            ]
+            if product.category_source not in CLASSIFIER_OWNED_SOURCES:
+                continue
+            if predicted and predicted[0].confidence >= threshold:
+                product.category = predicted[0].category
+                product.category_source = Product.CategorySource.AUTOMATIC
+                product.category_confidence = predicted[0].confidence
+                product.needs_review = False
+                counts["automatic"] += 1
+            else:
+                product.needs_review = True
+                counts["review"] += 1
+            product.updated_at = now
+            changed.append(product)
+        with transaction.atomic():
+            CategorySuggestion.objects.filter(product__in=products).delete()
+            CategorySuggestion.objects.bulk_create(suggestions)
+            Product.objects.bulk_update(
+                changed, ["category", "category_source", "category_confidence", "needs_review", "updated_at"]
+            )
+        counts["classified"] += len(products)
+        if progress:
+            progress(min(start + CLASSIFY_BATCH, len(ids)) / len(ids), f"classified {counts['classified']} products")
+    return counts
+
+
+def products_to_classify(*, scope: str) -> list[int]:
+    """Ids for a classify job: "uncategorized" (no category), "owned" (no category or automatic) or "all"."""
+    queryset = Product.objects.filter(is_active=True, merged_into__isnull=True)
+    if scope == "uncategorized":
+        queryset = queryset.filter(category__isnull=True)
+    elif scope == "owned":
+        queryset = queryset.filter(category_source__in=CLASSIFIER_OWNED_SOURCES)
+    elif scope != "all":
+        raise ValueError(f"Unknown scope {scope!r}: use uncategorized, owned or all.")
+    return list(queryset.values_list("pk", flat=True))
+
+
+# --- staff decisions in the review queue ----------------------------------------------------
+
+
+@transaction.atomic
+def review_set_category(*, product_ids: Sequence[int], category: Category) -> int:
+    """Staff choose the category: it becomes manual (never overwritten) and the products leave the queue."""
+    updated = products_set_category(product_ids=product_ids, category=category)
+    Product.objects.filter(pk__in=product_ids).update(needs_review=False, category_confidence=None)
+    return updated
+
+
+@transaction.atomic
+def review_accept_top_suggestions(*, product_ids: Sequence[int]) -> int:
+    """Accept each product's best suggestion (from its latest classification). Products without one stay."""
+    best: dict[int, int] = {}
+    suggestions = CategorySuggestion.objects.filter(product_id__in=product_ids).order_by("product_id", "rank")
+    for product_id, category_id in suggestions.values_list("product_id", "category_id"):
+        best.setdefault(product_id, category_id)
+    by_category: dict[int, list[int]] = defaultdict(list)
+    for product_id, category_id in best.items():
+        by_category[category_id].append(product_id)
+    categories = Category.objects.in_bulk(list(by_category))
+    return sum(
+        review_set_category(product_ids=ids, category=categories[category_id])
+        for category_id, ids in by_category.items()
+    )
+
+
+def review_accept_suggestion(*, suggestion: CategorySuggestion) -> int:
+    return review_set_category(product_ids=[suggestion.product_id], category=suggestion.category)
+
+
+# --- keeping the label space in step with the tree ------------------------------------------
+
+
+def classifier_retrain_queue(*, reason: str, user: Any = None) -> Job | None:
+    """Queue one retrain; none when one is already queued or running (a burst of tree edits trains once).
+
+    The retrain reuses the active version's size settings (demo or not, sample limit, epochs).
+    """
+    if job_is_pending(Job.Kind.TRAIN_CLASSIFIER):
+        return None
+    active = ModelVersion.objects.filter(kind=ModelVersion.Kind.CLASSIFIER, status=ModelVersion.Status.ACTIVE).first()
+    params: dict[str, Any] = {"reason": reason}
+    if active is not None:
+        params.update({key: active.params[key] for key in ("demo", "limit") if active.params.get(key)})
+    return job_create(kind=Job.Kind.TRAIN_CLASSIFIER, params=params, user=user)
+
+
+def train_classifier_start(*, force: bool = False, user: Any = None, **params: Any) -> Job:
+    """Staff start a training job (admin button, API): queued on the training queue."""
+    return job_create(kind=Job.Kind.TRAIN_CLASSIFIER, params={"force": force, **params}, user=user)
+
+
+# --- job handlers (registered in recommend.services.jobs.JOB_HANDLERS) -----------------------
+
+
+def run_train_classifier(job: Job, progress: ProgressCallback) -> dict[str, Any]:
+    params = job.params
+    return classifier_train(
+        force=bool(params.get("force")),
+        epochs=params.get("epochs"),
+        limit=params.get("limit"),
+        demo=bool(params.get("demo")),
+        config_overrides=params.get("config"),
+        progress=progress,
+    )
+
+
+def run_classify(job: Job, progress: ProgressCallback) -> dict[str, Any]:
+    """Classify a list of products (`product_ids`) or a scope; the demo classifies the uncategorized ones."""
+    params = job.params
+    ids = params.get("product_ids") or products_to_classify(scope=params.get("scope", "uncategorized"))
+    if active_classifier() is None:
+        raise NoActiveClassifier("No classifier is active: train one first.")
+    return products_classify(product_ids=ids, progress=progress)

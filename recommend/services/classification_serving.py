@@ -1,0 +1,177 @@
+"""Serving the active classifier: the one input text, a per-process model cache, live-tree predictions.
+
+Labels are paths of category ids. A prediction is resolved through its leaf id against the live
+tree, so a node that staff moved or renamed stays a valid answer (with its new path) until the
+retrain; a prediction whose category was deleted is dropped. Torch is imported only when a model
+is first loaded, never at import time.
+"""
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from recommend.models import ModelVersion
+from recommend.services.registry import active_version_id, artifact_local_path
+from taxonomy.models import Category
+
+if TYPE_CHECKING:
+    from recommend.ml.classifier import TrainedClassifier
+
+DESCRIPTION_WORDS = 50
+
+
+class NoActiveClassifier(RuntimeError):
+    """Raised when a prediction is asked for but no classifier version is active."""
+
+
+def classifier_input_text(
+    *,
+    title: str,
+    brand: str = "",
+    description: str = "",
+    attributes: Mapping[str, Any] | Iterable[str] | None = None,
+) -> str:
+    """The text the classifier reads, the same at training and prediction time.
+
+    Title first (the model truncates long inputs, and the title carries the most signal), then
+    brand and attribute values, then the opening words of the description.
+    """
+    values = attributes.values() if isinstance(attributes, Mapping) else attributes or []
+    parts = [title, brand, *(str(value) for value in values), " ".join(description.split()[:DESCRIPTION_WORDS])]
+    return " ".join(" ".join(part.split()) for part in parts if part and part.strip())
+
+
+def category_label(category_id: int, parents: Mapping[int, int | None], max_depth: int) -> tuple[str, ...]:
+    """The label of a category: its path of ids from the root, cut to `max_depth` levels."""
+    path: list[int] = []
+    node: int | None = category_id
+    while node is not None:
+        path.append(node)
+        node = parents.get(node)
+    path.reverse()
+    return tuple(str(pk) for pk in path[:max_depth])
+
+
+def category_parents() -> dict[int, int | None]:
+    return dict(Category.objects.values_list("pk", "parent_id"))
+
+
+@dataclass
+class CategoryPrediction:
+    category: Category
+    path: list[str]  # names from the live tree, root first
+    confidence: float
+    attention: list[tuple[str, float]] = field(default_factory=list)
+
+
+_models: dict[int, "TrainedClassifier"] = {}
+_models_lock = threading.Lock()
+
+
+def load_classifier(version: ModelVersion) -> "TrainedClassifier":
+    """The version's model, loaded once per process (verified local copy of the artifact)."""
+    from recommend.ml.classifier import TrainedClassifier
+
+    with _models_lock:
+        model = _models.get(version.pk)
+        if model is None:
+            model = TrainedClassifier.load(artifact_local_path(version=version))
+            _models[version.pk] = model
+        return model
+
+
+def forget_loaded_classifiers() -> None:
+    """Drop every loaded model (tests, where ids restart with each rolled-back transaction)."""
+    with _models_lock:
+        _models.clear()
+
+
+def active_classifier() -> tuple[int, "TrainedClassifier"] | None:
+    """(version id, model) of the active classifier, or None. Notices a newly activated version."""
+    version_id = active_version_id(ModelVersion.Kind.CLASSIFIER)
+    if version_id is None:
+        return None
+    model = _models.get(version_id)
+    if model is None:
+        version = ModelVersion.objects.filter(pk=version_id).first()
+        if version is None:
+            return None
+        model = load_classifier(version)
+        with _models_lock:
+            # Only the active model stays in memory; a retired one is not needed any more.
+            for stale in [pk for pk in _models if pk != version_id]:
+                del _models[stale]
+    return version_id, model
+
+
+def live_categories(category_ids: Iterable[int]) -> dict[int, tuple[Category, list[str]]]:
+    """{id: (category, path of names)} for the ids that still exist, in two queries."""
+    categories = Category.objects.in_bulk(set(category_ids))
+    if not categories:
+        return {}
+    ancestors = Category.objects.get_queryset_ancestors(
+        Category.objects.filter(pk__in=categories), include_self=True
+    ).values_list("pk", "parent_id", "name")
+    parent_and_name = {pk: (parent_id, name) for pk, parent_id, name in ancestors}
+    result = {}
+    for pk, category in categories.items():
+        names: list[str] = []
+        node: int | None = pk
+        while node is not None and node in parent_and_name:
+            parent_id, name = parent_and_name[node]
+            names.append(name)
+            node = parent_id
+        result[pk] = (category, names[::-1])
+    return result
+
+
+def leaf_id(path: tuple[str, ...]) -> int | None:
+    try:
+        return int(path[-1])
+    except (IndexError, ValueError):
+        return None
+
+
+def predict_categories(
+    texts: list[str], *, top_k: int | None = None, model: "TrainedClassifier | None" = None
+) -> list[list[CategoryPrediction]]:
+    """Top-k live categories per text, best first. Raises NoActiveClassifier without a model."""
+    if model is None:
+        loaded = active_classifier()
+        if loaded is None:
+            raise NoActiveClassifier(
+                "No classifier is active yet: train one (admin > Model versions, or manage.py train_classifier)."
+            )
+        model = loaded[1]
+    top_k = top_k or settings.CLASSIFIER_TOP_K
+    if not texts:
+        return []
+    # Ask for a few more than needed, so a deleted category can be dropped without leaving a gap.
+    raw = model.predict(texts, top_k=top_k + 2)
+    live = live_categories(pk for predictions in raw for p in predictions if (pk := leaf_id(p.path)) is not None)
+    result = []
+    for predictions in raw:
+        kept = []
+        for prediction in predictions:
+            found = live.get(leaf_id(prediction.path) or 0)
+            if found is None:
+                continue
+            category, names = found
+            kept.append(CategoryPrediction(category, names, prediction.confidence, list(prediction.attention)))
+            if len(kept) == top_k:
+                break
+        result.append(kept)
+    return result
+
+
+def live_path_of_prediction(
+    path: tuple[str, ...], parents: Mapping[int, int | None], max_depth: int
+) -> tuple[str, ...]:
+    """A predicted id path re-read from the live tree through its leaf (for comparing old models fairly)."""
+    pk = leaf_id(path)
+    if pk is None or pk not in parents:
+        return ()
+    return category_label(pk, parents, max_depth)

@@ -1,0 +1,128 @@
+"""Product search: lexical full-text match fused with semantic (embedding) similarity.
+
+Lexical: SQLite FTS5 (table `recommend_product_fts`, kept in step with the similar-items build
+and product saves) or PostgreSQL full-text search. Semantic: the query's sentence embedding
+against the active similar-items version's ANN index, so "iphone 12 case" also finds
+"back cover for Apple iPhone 12". The two rankings are merged by reciprocal rank fusion.
+"""
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+
+from catalog.models import Product
+from recommend.models import ModelVersion
+from recommend.services.product_text import ProductDocument
+from recommend.services.registry import active_version_id
+
+RRF_K = 60
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fts_available() -> bool:
+    return connection.vendor == "sqlite"
+
+
+def search_index_rebuild(documents: Sequence[ProductDocument]) -> None:
+    if not fts_available():
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM recommend_product_fts")
+        cursor.executemany(
+            "INSERT INTO recommend_product_fts(rowid, title, brand, category) VALUES (%s, %s, %s, %s)",
+            [(d.product_id, d.title, d.brand, " ".join(d.category_path)) for d in documents],
+        )
+
+
+def search_index_update(documents: Sequence[ProductDocument]) -> None:
+    if not fts_available() or not documents:
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany("DELETE FROM recommend_product_fts WHERE rowid = %s", [(d.product_id,) for d in documents])
+        cursor.executemany(
+            "INSERT INTO recommend_product_fts(rowid, title, brand, category) VALUES (%s, %s, %s, %s)",
+            [(d.product_id, d.title, d.brand, " ".join(d.category_path)) for d in documents],
+        )
+
+
+def lexical_ids(query: str, limit: int) -> list[int]:
+    words = [w for w in WORD.findall(query.casefold()) if len(w) > 1 or w.isdigit()][:12]
+    if not words:
+        return []
+    if fts_available():
+        match = " OR ".join(f'"{w}"' for w in words)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT rowid FROM recommend_product_fts WHERE recommend_product_fts MATCH %s"
+                " ORDER BY bm25(recommend_product_fts, 4.0, 1.0, 1.0) LIMIT %s",
+                [match, limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+    vector = SearchVector("title", weight="A") + SearchVector("brand__name", weight="B")
+    search_query = SearchQuery(" | ".join(words), search_type="raw", config="english")
+    return list(
+        Product.objects.filter(is_active=True)
+        .annotate(rank=SearchRank(vector, search_query))
+        .filter(rank__gt=0)
+        .order_by("-rank")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def semantic_ids(query: str, limit: int) -> list[tuple[int, float]]:
+    version_id = active_version_id(ModelVersion.Kind.SIMILAR)
+    if version_id is None:
+        return []
+    from recommend.services.similarity import encode_texts, load_artifact
+
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    if version is None:  # deleted since the cached lookup
+        return []
+    artifact = load_artifact(version)
+    ids, scores = artifact.neighbours(encode_texts([query]), limit)
+    return [(int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if int(pk) >= 0]
+
+
+def product_search(*, query: str, limit: int = 24, category_id: int | None = None) -> list[dict[str, Any]]:
+    """Ranked products for a free-text query: [{"product": Product, "score": float, "matched_by": str}]."""
+    candidates = settings.SEARCH_CANDIDATES
+    lexical = lexical_ids(query, candidates)
+    semantic = semantic_ids(query, candidates)
+    live = Product.objects.filter(is_active=True, merged_into__isnull=True)
+    if not live.filter(pk__in={*lexical, *(pk for pk, _ in semantic)}).exists():
+        # No index built yet (fresh install) or only stale rows: plain word matching still finds what is there.
+        from catalog.selectors import product_list
+
+        lexical = list(product_list(text=query).values_list("pk", flat=True)[:candidates])
+        semantic = []
+    scores: dict[int, float] = {}
+    sources: dict[int, set[str]] = {}
+    for rank, pk in enumerate(lexical):
+        scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+        sources.setdefault(pk, set()).add("lexical")
+    for rank, (pk, _) in enumerate(semantic):
+        scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
+        sources.setdefault(pk, set()).add("semantic")
+    products = live.filter(pk__in=scores).select_related(
+        "brand", "category"
+    )
+    if category_id is not None:
+        from catalog.selectors import products_in_subtree
+        from taxonomy.models import Category
+
+        category = Category.objects.filter(pk=category_id).first()
+        products = products_in_subtree(products, category) if category else products.none()
+    ranked = sorted(products, key=lambda p: (-scores[p.pk], p.pk))[:limit]
+    return [
+        {
+            "product": p,
+            "score": round(scores[p.pk] * RRF_K, 4),
+            "matched_by": "both" if len(sources[p.pk]) == 2 else next(iter(sources[p.pk])),
+        }
+        for p in ranked
+    ]

@@ -1,0 +1,11 @@
+"""Celery tasks for similar items."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+from recommend.services.similarity import product_embed_and_link
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_kwargs={"max_retries": 5})
+def embed_product(product_id: int) -> int:
+    return product_embed_and_link(product_id=product_id)

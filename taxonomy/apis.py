@@ -1,0 +1,71 @@
+"""REST endpoints for the category tree and the attribute tree (read-only; staff edit in the admin)."""
+
+from typing import Any
+
+from django.core.cache import cache
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from taxonomy.models import Category
+from taxonomy.selectors import attribute_tree, category_tree, tree_cache_version
+
+TREE_CACHE_SECONDS = 60
+
+
+class DepthInput(serializers.Serializer):
+    depth = serializers.IntegerField(required=False, min_value=1, max_value=20)
+
+
+class CategoryTreeApi(APIView):
+    """The whole category tree as nested nodes; `depth` limits how many levels come back."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[OpenApiParameter("depth", int)], responses={200: dict})
+    def get(self, request: Request) -> Response:
+        params = DepthInput(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        depth = params.validated_data.get("depth")
+        key = f"taxonomy:category_tree:{depth}:{tree_cache_version()}"
+        tree = cache.get(key)
+        if tree is None:
+            tree = category_tree(max_depth=depth)
+            cache.set(key, tree, TREE_CACHE_SECONDS)
+        return Response(tree)
+
+
+class CategoryDetailOutput(serializers.ModelSerializer):
+    path = serializers.SerializerMethodField()
+    children = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Category
+        fields = ["id", "name", "slug", "description", "level", "path", "children", "is_active", "source"]
+
+    def get_path(self, category: Category) -> list[dict[str, Any]]:
+        return [{"id": c.pk, "name": c.name} for c in category.get_ancestors(include_self=True)]
+
+    def get_children(self, category: Category) -> list[dict[str, Any]]:
+        return list(category.get_children().values("id", "name", "slug"))
+
+
+class CategoryDetailApi(generics.RetrieveAPIView):
+    """One category with its path from the root and its direct children."""
+
+    permission_classes = [AllowAny]
+    queryset = Category.objects.all()
+    serializer_class = CategoryDetailOutput
+
+
+class AttributeTreeApi(APIView):
+    """The attribute tree: groups > attributes (with data type and unit) > values."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: dict})
+    def get(self, request: Request) -> Response:
+        return Response(attribute_tree())

@@ -1,0 +1,61 @@
+"""Shared fixtures: users, API clients and a small category tree."""
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import CategoryFactory, StaffFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    """Every test gets its own artifact folder and a clean cache."""
+    from django.core.cache import cache
+
+    settings.VAR_DIR = tmp_path / "var"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "artifacts": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "artifacts")},
+        },
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def staff(db):
+    return StaffFactory(username="staff")
+
+
+@pytest.fixture
+def shopper(db):
+    return UserFactory(username="shopper")
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+@pytest.fixture
+def staff_api_client(staff):
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=staff)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def tree(db):
+    """Clothing > Men > Shirts, Clothing > Women; Electronics."""
+    clothing = CategoryFactory(name="Clothing", slug="clothing")
+    men = CategoryFactory(name="Men", slug="men", parent=clothing)
+    shirts = CategoryFactory(name="Shirts", slug="shirts", parent=men)
+    women = CategoryFactory(name="Women", slug="women", parent=clothing)
+    electronics = CategoryFactory(name="Electronics", slug="electronics")
+    for node in (clothing, men, shirts, women, electronics):
+        node.refresh_from_db()
+    return {"clothing": clothing, "men": men, "shirts": shirts, "women": women, "electronics": electronics}

@@ -1,0 +1,71 @@
+"""Integration fixtures: the real PostgreSQL and Redis of the machine, and a real Celery worker.
+
+Run with the environment from the Makefile's `test-integration` target (DATABASE_URL, REDIS_URL,
+SECRET_KEY). The worker is a separate process on the test database, so tests that talk to it use
+`transaction=True` and committed rows.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def real_services(django_db_setup):
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine or not settings.REDIS_URL:
+        pytest.fail(
+            "Integration tests need DATABASE_URL (PostgreSQL) and REDIS_URL; run `make test-integration`.",
+            pytrace=False,
+        )
+    return settings.DATABASES["default"]
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(real_services, tmp_path_factory):
+    """A real `celery worker` on all three queues, pointed at the test database."""
+    db = real_services
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "JOB_PROGRESS_INTERVAL": "0",
+        "VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
+    }
+    from config.celery import app
+
+    app.control.purge()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,inference,training",
+             "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", "itest@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"celery worker exited early:\n{log_path.read_text()}", pytrace=False)
+            if app.control.ping(timeout=1.0):
+                break
+        else:
+            process.terminate()
+            pytest.fail(f"celery worker did not answer a ping in 60 s:\n{log_path.read_text()}", pytrace=False)
+        yield process
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()

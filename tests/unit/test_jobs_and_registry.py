@@ -1,0 +1,113 @@
+"""Jobs run with progress and capture failures; the model registry keeps one active version per kind."""
+
+import pytest
+from django.db import IntegrityError, transaction
+
+from recommend.models import Job, ModelVersion
+from recommend.services import jobs
+from recommend.services.jobs import job_create, job_retry, job_run, register_job_handler
+from recommend.services.registry import (
+    ArtifactChecksumError,
+    active_version_id,
+    artifact_local_path,
+    model_version_activate,
+    model_version_create,
+    model_version_mark,
+    model_version_rollback,
+    model_version_save_artifact,
+)
+
+pytestmark = pytest.mark.django_db
+
+SEEN_PROGRESS: list[float] = []
+
+
+def counting_handler(job, progress):
+    for step in range(1, 5):
+        progress(step / 4, f"step {step}")
+        SEEN_PROGRESS.append(Job.objects.get(pk=job.pk).progress)
+    return {"steps": 4}
+
+
+def failing_handler(job, progress):
+    raise RuntimeError("disk on fire")
+
+
+@pytest.fixture
+def test_handlers(monkeypatch):
+    monkeypatch.setattr(jobs, "JOB_HANDLERS", dict(jobs.JOB_HANDLERS))
+    register_job_handler("count", f"{__name__}.counting_handler")
+    register_job_handler("fail", f"{__name__}.failing_handler")
+    SEEN_PROGRESS.clear()
+
+
+def test_a_job_runs_to_done_reporting_progress(test_handlers, settings):
+    settings.JOB_PROGRESS_INTERVAL = 0
+
+    job = job_run(job_id=job_create(kind="count", enqueue=False).pk)
+
+    assert job.status == "done" and job.progress == 1.0 and job.result == {"steps": 4}
+    assert SEEN_PROGRESS == [0.25, 0.5, 0.75, 1.0]
+    assert job.started_at <= job.finished_at
+
+
+def test_a_failing_job_records_the_error_and_can_be_retried(test_handlers, django_capture_on_commit_callbacks):
+    job = job_run(job_id=job_create(kind="fail", enqueue=False).pk)
+    assert job.status == "failed" and "RuntimeError: disk on fire" in job.error
+
+    with django_capture_on_commit_callbacks(execute=True):
+        job_retry(job=job)
+
+    job.refresh_from_db()
+    assert job.status == "failed" and job.attempts == 2
+
+
+def test_a_done_job_is_not_run_twice(test_handlers):
+    job = job_run(job_id=job_create(kind="count", enqueue=False).pk)
+    SEEN_PROGRESS.clear()
+
+    job_run(job_id=job.pk)
+
+    assert SEEN_PROGRESS == []
+
+
+def test_unknown_job_kind_is_refused(db):
+    with pytest.raises(ValueError, match="Unknown job kind"):
+        job_create(kind="nope")
+
+
+def test_only_one_active_version_per_kind_in_the_database(db):
+    ModelVersion.objects.create(kind="classifier", version=1, status="active")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ModelVersion.objects.create(kind="classifier", version=2, status="active")
+
+
+def test_activation_retires_the_previous_version_and_rollback_restores_it(db):
+    first = model_version_mark(version=model_version_create(kind="similar"), status="ready")
+    second = model_version_mark(version=model_version_create(kind="similar"), status="ready")
+    model_version_activate(version=first)
+    model_version_activate(version=second)
+
+    assert (second.version, active_version_id("similar")) == (2, second.pk)
+    assert ModelVersion.objects.get(pk=first.pk).status == "retired"
+    model_version_rollback(kind="similar")
+    assert ModelVersion.objects.get(pk=first.pk).status == "active"
+
+
+def test_a_training_version_cannot_be_activated(db):
+    with pytest.raises(ValueError, match="Only a ready or retired version"):
+        model_version_activate(version=model_version_create(kind="similar"))
+
+
+def test_artifacts_roundtrip_and_tampering_is_detected(db, tmp_path):
+    source = tmp_path / "weights.bin"
+    source.write_bytes(b"weights-v1")
+    version = model_version_save_artifact(version=model_version_create(kind="classifier"), local_path=source)
+
+    local = artifact_local_path(version=version)
+    assert local.read_bytes() == b"weights-v1"
+
+    version.artifact_checksum = "0" * 64
+    with pytest.raises(ArtifactChecksumError):
+        artifact_local_path(version=version)

@@ -4,7 +4,7 @@ Builds a throw-away SQLite site with the 20,000 Flipkart products, runs the simi
 (real MiniLM embeddings), starts gunicorn with the production settings shape, and drives it with
 `wrk` (Debian package) for a bounded time, every request for a random product.
 
-Run: .venv/bin/python benchmarks/api_load.py [--seconds 20] [--workers 4] [--limit N]
+Run: .venv/bin/python benchmarks/api_load.py [--seconds 20] [--workers 4] [--limit N] [--workdir DIR]
 Writes api.similar.{p50_ms,p99_ms,rps} (and api.search.*) into benchmarks/results/similarity.json.
 """
 
@@ -37,8 +37,9 @@ end
 
 
 def prepare_site(workdir: Path, limit: int | None) -> list[int]:
+    """Import and build; an earlier run's site in `workdir` is reused (its embeddings too)."""
     os.environ["VAR_DIR"] = str(workdir / "var")
-    setup_django(workdir / "site.sqlite3")
+    setup_django(workdir / "site.sqlite3", fresh=False)
     from django.conf import settings
 
     from catalog.models import Product
@@ -91,10 +92,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--limit", type=int, default=None, help="Only the first N Flipkart products.")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workdir", type=Path, default=None, help="Reuse an earlier run's site and embeddings.")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
-    workdir = Path(tempfile.mkdtemp(prefix="api-load-"))
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="api-load-"))
     ids = prepare_site(workdir, args.limit)
     env = {
         **os.environ,

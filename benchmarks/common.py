@@ -12,12 +12,13 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def setup_django(sqlite_path: Path | None = None) -> None:
-    """Configure Django; with `sqlite_path`, on a fresh migrated SQLite database there."""
+def setup_django(sqlite_path: Path | None = None, fresh: bool = True) -> None:
+    """Configure Django; with `sqlite_path`, on a migrated SQLite database there (emptied first if `fresh`)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     if sqlite_path is not None:
-        sqlite_path.unlink(missing_ok=True)
+        if fresh:
+            sqlite_path.unlink(missing_ok=True)
         os.environ["SQLITE_PATH"] = str(sqlite_path)
     import django
 

@@ -62,10 +62,11 @@ def similar_products(*, product: Product, strategy: str, limit: int, scope: str 
         rows = list(_stored(version_id, product, SimilarItem.Strategy.CONTENT, limit, scope))
     results = [neighbour_payload(row.neighbor, row.score, row.signal) for row in rows]
     if not results and not SimilarItem.objects.filter(model_version_id=version_id, product_id=product.pk).exists():
-        from recommend.services.similarity import live_content_neighbours
+        from recommend.services.similarity import live_content_neighbours, version_has_product
 
-        fallback = "live_content"
-        results = live_content_neighbours(product=product, version_id=version_id, limit=limit, scope=scope)
+        if not version_has_product(version_id=version_id, product_id=product.pk):
+            fallback = "live_content"
+            results = live_content_neighbours(product=product, version_id=version_id, limit=limit, scope=scope)
     payload = {"model_version": version_id, "strategy": strategy, "fallback": fallback, "results": results}
     cache.set(key, payload, settings.SIMILAR_CACHE_SECONDS)
     return payload

@@ -108,9 +108,7 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
     for rank, (pk, _) in enumerate(semantic):
         scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
         sources.setdefault(pk, set()).add("semantic")
-    products = live.filter(pk__in=scores).select_related(
-        "brand", "category"
-    )
+    products = live.filter(pk__in=scores).select_related("brand", "category")
     if category_id is not None:
         from catalog.selectors import products_in_subtree
         from taxonomy.models import Category

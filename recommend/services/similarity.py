@@ -8,10 +8,11 @@ products whose text did not change are reused from the previous version.
 """
 
 import logging
+import shutil
 import tarfile
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,12 @@ def load_artifact(version: ModelVersion) -> SimilarityArtifact:
             staging = Path(tempfile.mkdtemp(dir=archive.parent))
             with tarfile.open(archive) as tar:
                 tar.extractall(staging, filter="data")
-            staging.rename(folder)
+            try:
+                staging.rename(folder)
+            except OSError:  # another worker process unpacked it first
+                shutil.rmtree(staging, ignore_errors=True)
+                if not (folder / "product_ids.npy").exists():
+                    raise
         _loaded.clear()  # keep one version per process: a newer one replaces it
         _loaded[version.pk] = SimilarityArtifact(folder)
     return _loaded[version.pk]
@@ -156,11 +162,13 @@ def content_lists(
     artifact: SimilarityArtifact, vectors: np.ndarray, documents: Sequence[ProductDocument], k: int
 ) -> dict[int, list[tuple[int, float]]]:
     keys = exact_duplicate_keys(documents)
+    copies = Counter(keys.values())
     result: dict[int, list[tuple[int, float]]] = {}
-    batch = 2048
-    for start in range(0, len(documents), batch):
-        ids, scores = artifact.neighbours(vectors[start : start + batch], k + 6)
-        for offset, document in enumerate(documents[start : start + batch]):
+
+    def search(rows: np.ndarray, fetch: int) -> None:
+        ids, scores = artifact.neighbours(vectors[rows], min(fetch, len(documents)))
+        for offset, row in enumerate(rows):
+            document = documents[row]
             own = keys[document.product_id]
             neighbours = []
             for pk, score in zip(ids[offset], scores[offset], strict=True):
@@ -171,6 +179,17 @@ def content_lists(
                 if len(neighbours) == k:
                     break
             result[document.product_id] = neighbours
+
+    batch = 2048
+    for start in range(0, len(documents), batch):
+        search(np.arange(start, min(start + batch, len(documents))), k + 6)
+    # A listing copied many times fills its first hits with its own copies: look further for those.
+    short = [row for row, d in enumerate(documents) if len(result[d.product_id]) < k and copies[keys[d.product_id]] > 6]
+    by_fetch: dict[int, list[int]] = defaultdict(list)
+    for row in short:
+        by_fetch[k + 1 + copies[keys[documents[row].product_id]]].append(row)
+    for fetch, rows in by_fetch.items():
+        search(np.array(rows), fetch)
     return result
 
 
@@ -328,6 +347,12 @@ def find_duplicates(documents: Sequence[ProductDocument], vectors: np.ndarray, v
 def similarity_job(job: Any, progress: ProgressCallback) -> dict[str, Any]:
     version = similarity_build(progress=progress)
     return {"model_version": version.pk, "version": version.version, **version.metrics}
+
+
+def version_has_product(*, version_id: int, product_id: int) -> bool:
+    """Whether the version's build saw the product (an empty list then means "no neighbours", not "new")."""
+    version = ModelVersion.objects.filter(pk=version_id).first()
+    return version is not None and product_id in load_artifact(version).row_of
 
 
 def live_content_neighbours(

@@ -218,6 +218,17 @@ def test_search_page_before_any_build_still_finds_words(client, catalog):
     assert "Summer floral dress" in page
 
 
+def test_a_listing_copied_many_times_still_gets_neighbours_besides_its_copies(catalog, settings):
+    settings.SIMILAR_TOP_K = 2
+    original = catalog["red_shirt"]
+    copies = [ProductFactory(title=original.title, category=original.category, brand=original.brand) for _ in range(9)]
+    built()
+
+    found = neighbours(copies[0], SimilarItem.Strategy.CONTENT)
+
+    assert len(found) == 2 and not {original.pk, *(c.pk for c in copies)} & set(found)
+
+
 def test_search_ignores_index_rows_of_products_that_are_gone(client, catalog):
     built()
     ModelVersion.objects.filter(kind=ModelVersion.Kind.SIMILAR).delete()

@@ -4,8 +4,9 @@ Builds a throw-away SQLite site with the 20,000 Flipkart products, runs the simi
 (real MiniLM embeddings), starts gunicorn with the production settings shape, and drives it with
 `wrk` (Debian package) for a bounded time, every request for a random product.
 
-Run: .venv/bin/python benchmarks/api_load.py [--seconds 20] [--workers 4] [--limit N] [--workdir DIR]
-Writes api.similar.{p50_ms,p99_ms,rps} (and api.search.*) into benchmarks/results/similarity.json.
+Run: .venv/bin/python benchmarks/api_load.py [--seconds 20] [--workers 3] [--connections 4] [--workdir DIR]
+Writes api.similar.{p50_ms,p99_ms,rps} (and api.search.*) into benchmarks/results/similarity.json
+and a table to benchmarks/results/api_load.md.
 """
 
 import argparse
@@ -44,14 +45,17 @@ def prepare_site(workdir: Path, limit: int | None) -> list[int]:
 
     from catalog.models import Product
     from catalog.services import import_preset
+    from recommend.models import ModelVersion
     from recommend.services.jobs import automatic_jobs_suspended
+    from recommend.services.registry import active_version_id
     from recommend.services.similarity import similarity_build
 
-    with automatic_jobs_suspended():
-        import_preset(name="flipkart", data_dir=settings.SHOP_DATA_DIR, limit=limit)
-    started = time.monotonic()
-    version = similarity_build(progress=lambda f, m: print(f"\r{f:5.0%} {m[:60]:60}", end="", flush=True))
-    print(f"\nbuilt {version} in {time.monotonic() - started:.0f}s")
+    if active_version_id(ModelVersion.Kind.SIMILAR) is None:
+        with automatic_jobs_suspended():
+            import_preset(name="flipkart", data_dir=settings.SHOP_DATA_DIR, limit=limit)
+        started = time.monotonic()
+        version = similarity_build(progress=lambda f, m: print(f"\r{f:5.0%} {m[:60]:60}", end="", flush=True))
+        print(f"\nbuilt {version} in {time.monotonic() - started:.0f}s")
     return list(Product.objects.values_list("pk", flat=True))
 
 
@@ -88,10 +92,13 @@ def run_wrk(script: str, seconds: int, connections: int, port: int) -> dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--limit", type=int, default=None, help="Only the first N Flipkart products.")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--redis", default="redis://127.0.0.1:6379/13", help="Shared cache as in production ('' = per-process memory)."
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="Reuse an earlier run's site and embeddings.")
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -108,6 +115,11 @@ def main() -> None:
         "SECURE_COOKIES": "0",
         "LOG_LEVEL": "WARNING",
     }
+    if args.redis:
+        import redis
+
+        redis.Redis.from_url(args.redis).flushdb()
+        env.update(REDIS_URL=args.redis, CELERY_BROKER_URL=args.redis)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
          "--log-level", "warning"],
@@ -121,7 +133,11 @@ def main() -> None:
             except OSError:
                 time.sleep(0.3)
         sample = random.Random(0).sample(ids, min(len(ids), 5000))
-        results: dict[str, float] = {"api.products": float(len(ids)), "api.gunicorn_workers": float(args.workers)}
+        results: dict[str, float] = {
+            "api.products": float(len(ids)),
+            "api.gunicorn_workers": float(args.workers),
+            "api.redis_cache": float(bool(args.redis)),
+        }
         for key, value in run_wrk(
             LUA % (",".join(map(str, sample)), "hybrid"), args.seconds, args.connections, args.port
         ).items():
@@ -132,7 +148,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
-    write_results("similarity", results, "Product similarity")
+    title = (
+        f"API load: gunicorn {args.workers} workers, wrk {args.connections} connections x {args.seconds}s, "
+        f"{len(ids)} products, cache {'Redis' if args.redis else 'per-process memory'}"
+    )
+    write_results("similarity", results, title, markdown="api_load")
     for key, value in sorted(results.items()):
         print(f"{key:28} {value}")
 

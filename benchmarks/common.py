@@ -34,8 +34,11 @@ def machine() -> str:
     return f"{platform.machine()} {os.cpu_count()} cpu, {system}, Python {platform.python_version()}"
 
 
-def write_results(name: str, values: dict[str, Any], title: str) -> Path:
-    """Merge flat dotted keys into results/<name>.json (keeping keys other scripts own) and write a table."""
+def write_results(name: str, values: dict[str, Any], title: str, markdown: str | None = None) -> Path:
+    """Merge flat dotted keys into results/<name>.json (keeping keys other scripts own) and write a table.
+
+    The table goes to results/<markdown or name>.md; it lists only `values` when `markdown` is given.
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     merged = json.loads(path.read_text()) if path.exists() else {}
@@ -45,7 +48,7 @@ def write_results(name: str, values: dict[str, Any], title: str) -> Path:
     path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
     rows = [
         f"| {key} | {value:.4g} |" if isinstance(value, float) else f"| {key} | {value} |"
-        for key, value in sorted(merged.items())
+        for key, value in sorted((values if markdown else merged).items())
     ]
-    (RESULTS / f"{name}.md").write_text(f"# {title}\n\n| key | value |\n|---|---|\n" + "\n".join(rows) + "\n")
+    (RESULTS / f"{markdown or name}.md").write_text(f"# {title}\n\n| key | value |\n|---|---|\n" + "\n".join(rows) + "\n")
     return path

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.urls import reverse
 
 from catalog.models import Product
 from recommend.models import ModelVersion, SimilarItem
@@ -27,19 +27,41 @@ def neighbour_payload(product: Product, score: float, signal: str) -> dict[str, 
     }
 
 
-def _stored(version_id: int, product: Product, strategy: str, limit: int, scope: str) -> QuerySet[SimilarItem]:
+STORED_FIELDS = {
+    "id": "neighbor_id",
+    "title": "neighbor__title",
+    "brand": "neighbor__brand__name",
+    "price": "neighbor__price",
+    "currency": "neighbor__currency",
+    "image_url": "neighbor__image_url",
+    "score": "score",
+    "signal": "signal",
+}
+
+
+def _stored(version_id: int, product: Product, strategy: str, limit: int, scope: str) -> list[dict[str, Any]]:
+    """The stored list as API payloads, read as plain values (this is the hot path of the similar endpoint)."""
     queryset = SimilarItem.objects.filter(
         model_version_id=version_id,
         strategy=strategy,
         product_id=product.pk,
         neighbor__is_active=True,
         neighbor__merged_into__isnull=True,
-    ).select_related("neighbor", "neighbor__brand")
+    )
     if scope == "same":
         queryset = queryset.filter(neighbor__category_id=product.category_id)
     elif scope == "other":
         queryset = queryset.exclude(neighbor__category_id=product.category_id)
-    return queryset.order_by("rank")[:limit]
+    rows = queryset.order_by("rank").values_list(*STORED_FIELDS.values())[:limit]
+    url = reverse("storefront:product", kwargs={"pk": 0})[:-2]  # "/p/0/" -> "/p/"
+    payloads = []
+    for row in rows:
+        item = dict(zip(STORED_FIELDS, row, strict=True))
+        item["url"] = f"{url}{item['id']}/"
+        item["price"] = str(item["price"]) if item["price"] is not None else None
+        item["score"] = round(item["score"], 4)
+        payloads.append(item)
+    return payloads
 
 
 def similar_products(*, product: Product, strategy: str, limit: int, scope: str = "any") -> dict[str, Any]:
@@ -60,7 +82,7 @@ def similar_products(*, product: Product, strategy: str, limit: int, scope: str 
     if not rows and strategy != SimilarItem.Strategy.CONTENT:
         fallback = SimilarItem.Strategy.CONTENT
         rows = list(_stored(version_id, product, SimilarItem.Strategy.CONTENT, limit, scope))
-    results = [neighbour_payload(row.neighbor, row.score, row.signal) for row in rows]
+    results = rows
     if not results and not SimilarItem.objects.filter(model_version_id=version_id, product_id=product.pk).exists():
         from recommend.services.similarity import live_content_neighbours, version_has_product
 

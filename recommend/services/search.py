@@ -94,12 +94,20 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
     lexical = lexical_ids(query, candidates)
     semantic = semantic_ids(query, candidates)
     live = Product.objects.filter(is_active=True, merged_into__isnull=True)
-    if not live.filter(pk__in={*lexical, *(pk for pk, _ in semantic)}).exists():
+    if category_id is not None:
+        from catalog.selectors import products_in_subtree
+        from taxonomy.models import Category
+
+        category = Category.objects.filter(pk=category_id).first()
+        live = products_in_subtree(live, category) if category else live.none()
+    found = set(live.filter(pk__in={*lexical, *(pk for pk, _ in semantic)}).values_list("pk", flat=True))
+    if not found:
         # No index built yet (fresh install) or only stale rows: plain word matching still finds what is there.
         from catalog.selectors import product_list
 
         lexical = list(product_list(text=query).values_list("pk", flat=True)[:candidates])
         semantic = []
+        found = set(live.filter(pk__in=lexical).values_list("pk", flat=True))
     scores: dict[int, float] = {}
     sources: dict[int, set[str]] = {}
     for rank, pk in enumerate(lexical):
@@ -108,14 +116,9 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
     for rank, (pk, _) in enumerate(semantic):
         scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
         sources.setdefault(pk, set()).add("semantic")
-    products = live.filter(pk__in=scores).select_related("brand", "category")
-    if category_id is not None:
-        from catalog.selectors import products_in_subtree
-        from taxonomy.models import Category
-
-        category = Category.objects.filter(pk=category_id).first()
-        products = products_in_subtree(products, category) if category else products.none()
-    ranked = sorted(products, key=lambda p: (-scores[p.pk], p.pk))[:limit]
+    ranked_ids = sorted(found, key=lambda pk: (-scores[pk], pk))[:limit]
+    products = Product.objects.select_related("brand", "category").in_bulk(ranked_ids)
+    ranked = [products[pk] for pk in ranked_ids if pk in products]
     return [
         {
             "product": p,

@@ -50,5 +50,6 @@ def write_results(name: str, values: dict[str, Any], title: str, markdown: str |
         f"| {key} | {value:.4g} |" if isinstance(value, float) else f"| {key} | {value} |"
         for key, value in sorted((values if markdown else merged).items())
     ]
-    (RESULTS / f"{markdown or name}.md").write_text(f"# {title}\n\n| key | value |\n|---|---|\n" + "\n".join(rows) + "\n")
+    table = f"# {title}\n\n| key | value |\n|---|---|\n" + "\n".join(rows) + "\n"
+    (RESULTS / f"{markdown or name}.md").write_text(table)
     return path

@@ -208,6 +208,8 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # FAISS reports at INFO which CPU build it loaded, after two tracebacks-like lines: not news.
+    "loggers": {"faiss.loader": {"level": "WARNING"}},
 }
 
 if not DEBUG:

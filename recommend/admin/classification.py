@@ -30,7 +30,7 @@ from recommend.services.classification_serving import active_classifier, live_ca
 class ReviewQueueAdmin(admin.ModelAdmin):
     """Products whose best prediction was below the threshold: staff accept a suggestion or choose a category."""
 
-    list_display = ["sku", "product_title", "current_category", "suggestions"]
+    list_display = ["product_title", "current_category", "suggestions"]  # the SKU sits under the title
     list_display_links = None
     list_filter = ["source", "category_source"]
     search_fields = ["sku", "title", "brand__name"]
@@ -82,7 +82,9 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     def product_title(self, product: Product) -> str:
         url = reverse("admin:catalog_product_change", args=[product.pk])
         brand = f" · {product.brand.name}" if product.brand_id and product.brand else ""
-        return format_html('<a href="{}">{}</a><span class="quiet">{}</span>', url, product.title, brand)
+        return format_html(
+            '<a href="{}">{}</a><span class="quiet">{}<br>SKU {}</span>', url, product.title, brand, product.sku
+        )
 
     @admin.display(description="Now in")
     def current_category(self, product: Product) -> str:

@@ -1,6 +1,7 @@
 """Reads of the catalog: product lists with filters, product detail, interaction histories."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -50,3 +51,21 @@ def product_detail_queryset() -> QuerySet[Product]:
     return Product.objects.select_related("brand", "category").prefetch_related(
         Prefetch("attribute_values", queryset=values)
     )
+
+
+def products_by_reference(items: Any) -> dict[str, dict[Any, Product]]:
+    """The products a batch of events names, by id ("pk") and by SKU ("sku"): two queries for any batch size."""
+    items = items if isinstance(items, list) else [items]
+    ids, skus = set(), set()
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        pk, sku = item.get("product"), item.get("sku")
+        if isinstance(pk, int | str) and not isinstance(pk, bool) and str(pk).isdigit():
+            ids.add(int(pk))
+        if isinstance(sku, str) and sku:
+            skus.add(sku)
+    return {
+        "pk": Product.objects.in_bulk(ids) if ids else {},
+        "sku": Product.objects.in_bulk(skus, field_name="sku") if skus else {},
+    }

@@ -188,6 +188,33 @@ def test_a_bad_event_in_a_batch_rejects_the_batch_with_its_index(staff_api_clien
     assert Interaction.objects.count() == 0
 
 
+def test_a_batch_looks_products_up_in_a_fixed_number_of_queries(
+    staff_api_client, products, django_assert_max_num_queries
+):
+    batch = [event(products["shirt"], event_id=f"s{n}") for n in range(50)]
+    batch += [
+        {"visitor_id": "v2", "event": "view", "sku": products["dress"].sku, "event_id": f"d{n}"} for n in range(50)
+    ]
+
+    with django_assert_max_num_queries(12):
+        response = staff_api_client.post("/api/v1/interactions/", batch, format="json")
+
+    assert response.json() == {"created": 100, "duplicates": 0}
+
+
+def test_unknown_products_in_a_batch_are_named(staff_api_client, products):
+    batch = [event(products["shirt"]), {"visitor_id": "v1", "event": "view", "product": 999999}]
+    batch.append({"visitor_id": "v1", "event": "view", "sku": "no-such-sku"})
+    batch.append({"visitor_id": "v1", "event": "view", "product": "abc"})
+
+    errors = staff_api_client.post("/api/v1/interactions/", batch, format="json").json()
+
+    assert errors["1"]["product"] == ["No product with id 999999."]
+    assert errors["2"]["sku"] == ["No product with SKU 'no-such-sku'."]
+    assert errors["3"]["product"] == ["Expected a product id (a positive integer)."]
+    assert Interaction.objects.count() == 0
+
+
 def test_batches_over_the_limit_are_refused(staff_api_client, products):
     response = staff_api_client.post("/api/v1/interactions/", [event(products["shirt"])] * 1001, format="json")
 

@@ -6,7 +6,8 @@ import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.text import slugify
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
@@ -213,11 +214,23 @@ class ProductReferenceField(serializers.Field):
         return value.pk if self.by == "pk" else value.sku
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class ProductIdField(ProductReferenceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(by="pk", **kwargs)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class ProductSkuField(ProductReferenceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(by="sku", **kwargs)
+
+
 class InteractionInput(serializers.Serializer):
     visitor_id = serializers.CharField(max_length=64)
     event = serializers.ChoiceField(choices=Interaction.Event.choices)
-    product = ProductReferenceField(by="pk", required=False, allow_null=True)
-    sku = ProductReferenceField(by="sku", required=False, allow_null=True, source="product_by_sku")
+    product = ProductIdField(required=False, allow_null=True, help_text="Product id (or give `sku`).")
+    sku = ProductSkuField(required=False, allow_null=True, source="product_by_sku", help_text="Product SKU.")
     query = serializers.CharField(max_length=500, required=False, allow_blank=True)
     order_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     event_id = serializers.CharField(max_length=128, required=False, allow_blank=True)

@@ -25,7 +25,9 @@ class CategoryTreeApi(APIView):
 
     permission_classes = [AllowAny]
 
-    @extend_schema(parameters=[OpenApiParameter("depth", int)], responses={200: dict})
+    @extend_schema(
+        operation_id="v1_categories_tree", parameters=[OpenApiParameter("depth", int)], responses={200: dict}
+    )
     def get(self, request: Request) -> Response:
         params = DepthInput(data=request.query_params)
         params.is_valid(raise_exception=True)

@@ -107,7 +107,7 @@ class ProductAdmin(admin.ModelAdmin):
     list_filter = [CategorySubtreeFilter, BrandFilter, "category_source", "is_active", "source"]
     search_fields = ["sku", "title", "brand__name"]
     list_select_related = ["brand", "category"]
-    raw_id_fields = ["brand", "category"]
+    autocomplete_fields = ["brand", "category"]  # search-as-you-type; categories show their path
     readonly_fields = ["source_category_path", "source", "created_at", "updated_at"]
     inlines = [AttributeValueInline]
     actions = ["move_to_category", "activate", "deactivate"]

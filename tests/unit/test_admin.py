@@ -89,6 +89,14 @@ def test_bulk_move_action_asks_for_a_category_then_moves(admin_client, tree):
     assert set(Product.objects.values_list("category_id", "category_source")) == {(tree["shirts"].pk, "manual")}
 
 
+def test_category_search_as_you_type_answers_whole_paths(admin_client, tree):
+    params = {"app_label": "catalog", "model_name": "product", "field_name": "category", "term": "wom"}
+
+    results = admin_client.get("/admin/autocomplete/", params).json()["results"]
+
+    assert results == [{"id": str(tree["women"].pk), "text": "Clothing > Women"}]
+
+
 def test_bulk_move_without_a_category_changes_nothing(admin_client, tree):
     product = ProductFactory(category=tree["women"])
     url = reverse("admin:catalog_product_changelist")

@@ -116,9 +116,19 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
     for rank, (pk, _) in enumerate(semantic):
         scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
         sources.setdefault(pk, set()).add("semantic")
-    ranked_ids = sorted(found, key=lambda pk: (-scores[pk], pk))[:limit]
+    ranked_ids = sorted(found, key=lambda pk: (-scores[pk], pk))[: limit * 3]
     products = Product.objects.select_related("brand", "category").in_bulk(ranked_ids)
-    ranked = [products[pk] for pk in ranked_ids if pk in products]
+    ranked, shown = [], set()
+    for pk in ranked_ids:
+        product = products.get(pk)
+        # A listing copied under the same title and brand is shown once, at its best rank.
+        key = (product.title.casefold().strip(), product.brand_id) if product else None
+        if product is None or key in shown:
+            continue
+        shown.add(key)
+        ranked.append(product)
+        if len(ranked) == limit:
+            break
     return [
         {
             "product": p,

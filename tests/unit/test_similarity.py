@@ -229,6 +229,16 @@ def test_a_listing_copied_many_times_still_gets_neighbours_besides_its_copies(ca
     assert len(found) == 2 and not {original.pk, *(c.pk for c in copies)} & set(found)
 
 
+def test_search_shows_a_copied_listing_once(client, catalog):
+    radio = catalog["radio"]
+    ProductFactory(title=radio.title, brand=radio.brand, category=radio.category)
+    built()
+
+    hits = client.get("/api/v1/search?q=radio").json()["results"]
+
+    assert [item["title"] for item in hits].count(radio.title) == 1
+
+
 def test_search_ignores_index_rows_of_products_that_are_gone(client, catalog):
     built()
     ModelVersion.objects.filter(kind=ModelVersion.Kind.SIMILAR).delete()

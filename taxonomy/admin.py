@@ -57,6 +57,12 @@ class CategoryAdminBase(TaxonomyTreeAdmin):
         super().save_model(request, obj, form, change)
         taxonomy_changed.send(sender=Category, reason="edit" if change else "create", category_ids=[obj.pk])
 
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if request.path.endswith("/autocomplete/"):  # products can only be put in live categories
+            queryset = queryset.filter(is_active=True)
+        return queryset, may_have_duplicates
+
 
 class AttributeNodeAdminBase(TaxonomyTreeAdmin):
     list_display = ["tree_actions", "indented_title", "kind", "data_type", "unit"]

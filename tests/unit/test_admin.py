@@ -6,7 +6,7 @@ from django.urls import reverse
 from catalog.models import Product
 from recommend.models import Job
 from taxonomy.models import Category
-from tests.factories import ProductFactory
+from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +90,7 @@ def test_bulk_move_action_asks_for_a_category_then_moves(admin_client, tree):
 
 
 def test_category_search_as_you_type_answers_whole_paths(admin_client, tree):
+    CategoryFactory(name="Womenswear (retired)", is_active=False)
     params = {"app_label": "catalog", "model_name": "product", "field_name": "category", "term": "wom"}
 
     results = admin_client.get("/admin/autocomplete/", params).json()["results"]

@@ -90,7 +90,8 @@ def run_dataset(name: str, data: Dataset, config: ClassifierConfig, limit: int |
     model = train_classifier(train_x, train_y, config, progress=lambda f, m: print(f"  [{name}] {m}", flush=True))
     out[f"{name}.train_seconds"] = round(time.perf_counter() - started, 1)
     out[f"{name}.model.tau"] = model.tau
-    out[f"{name}.model.wide_weight"] = model.wide_weight
+    out[f"{name}.model.wide_scale"] = model.wide_scale
+    out[f"{name}.model.deep_weight"] = model.deep_weight
     started = time.perf_counter()
     predictions = model.predict(test_x, top_k=3)
     out[f"{name}.predict_per_second"] = round(len(test_x) / (time.perf_counter() - started), 1)

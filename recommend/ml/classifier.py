@@ -9,15 +9,17 @@ Public API::
                         confidence=0.93, attention=[("running", 0.41), ...]), ...]]
     model.save("model.pt");  TrainedClassifier.load("model.pt")
 
-Two experts score each level: the deep one (BiGRU + attention + n-gram bag)
-and a wide linear model on the title's TF-IDF vector; their log-probs are
-mixed with a weight picked on the validation slice.  Decoding scores every
-known path as the sum of its per-level mixed log-probs and returns the best
-ones, so predictions are always real paths of the tree.  Class imbalance is
-handled with class-balanced loss weights (``count ** -class_weight_power``),
-label smoothing, and optional post-hoc logit adjustment (subtract
-``tau * log prior``).  ``tau`` and the mix are picked on a validation slice of
-the training data, never on test data.
+Two experts score each level.  The deep one (BiGRU + attention + n-gram bag,
+trained with class-balanced, label-smoothed cross-entropy) and a wide one: a
+per-level linear model on the title's TF-IDF vector (word 1-2 grams and char
+2-5 grams within words, each block L2-normalised), solved as a one-vs-rest
+L2-loss linear SVM by dual coordinate descent.  Per level they are combined as
+a product of experts, ``deep_weight * deep log-probs + wide_scale * SVM scores
+- tau * log prior``; decoding scores every known path as the sum of its
+per-level log-probs and returns the best ones, so predictions are always real
+paths of the tree.  The mix and ``tau`` come from grids in the config (the
+defaults were chosen on a development split carved from training data) and
+are picked on a validation slice of the training data, never on test data.
 """
 
 from __future__ import annotations
@@ -34,7 +36,11 @@ from recommend.ml.classifier_hierarchy import HierarchyLabels
 from recommend.ml.classifier_net import HierarchicalGRUNet
 from recommend.ml.classifier_text import EncodedBatch, TextEncoder
 
-FORMAT = "hierarchical-gru-classifier/1"
+FORMAT = "hierarchical-gru-classifier/2"
+# Version 1 files (softmax-trained wide path, no char 2-grams) still load and predict as before.
+_OLD_FORMATS = ("hierarchical-gru-classifier/1",)
+_LEGACY_DEFAULTS = {"wide_loss": "ce", "wide_ngram_min": None}
+_GRID_FIELDS = ("logit_adjust_grid", "wide_scale_grid", "deep_weight_grid")
 ProgressFn = Callable[[float, str], None]
 
 
@@ -48,19 +54,33 @@ class ClassifierConfig:
     ngram_min: int = 3
     ngram_max: int = 5
     min_word_count: int = 2
-    wide_min_df: int = 2  # 0 disables the wide (TF-IDF linear) path
-    wide_lr: float = 0.1  # rare features are updated once per epoch: needs big steps
-    wide_weight_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    wide_min_df: int = 1  # 0 disables the wide (TF-IDF linear) path
+    wide_ngram_min: int = 2  # char n-grams of the wide path start here (like char_wb 2-5)
+    # "svm": one-vs-rest L2-loss linear SVM solved by dual coordinate descent (wide_epochs
+    # passes); "hinge": the same loss by SparseAdam; "ce": softmax by SparseAdam.
+    wide_loss: str = "svm"
+    wide_c: float = 1.0  # SVM regularisation, as LinearSVC's C
+    wide_lr: float = 0.1  # SparseAdam variants: rare features are updated once per epoch
+    wide_epochs: int = 10
+    wide_patience: int = 3
+    wide_batch_size: int = 64
+    refit_wide: bool = True  # after choosing the mix, refit the wide path on train + validation
+    # Mix per level: wide_scale * wide scores + deep_weight * deep log-probs - tau * log prior.
+    # Candidates are picked on the validation slice; see ``classifier_training._choose_mix``.
+    wide_scale_grid: tuple[float, ...] = (30.0,)
+    deep_weight_grid: tuple[float, ...] = (2.0,)
     max_len: int = 32
     epochs: int = 12
     patience: int = 3
+    min_epochs: int = 4  # no early stop before this many epochs of the deep path
+    keep_last_epoch: bool = False  # keep the deep path's last epoch, not its best on validation
     batch_size: int = 64
     lr: float = 3e-3
     sparse_lr: float = 1e-2
     dropout: float = 0.3
     label_smoothing: float = 0.1
     class_weight_power: float = 0.5
-    logit_adjust_grid: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+    logit_adjust_grid: tuple[float, ...] = (0.0, 0.1)
     validation_fraction: float = 0.1
     seed: int = 13
     num_threads: int | None = None
@@ -82,19 +102,33 @@ class TrainedClassifier:
         net: HierarchicalGRUNet,
         log_priors: list[torch.Tensor],
         tau: float = 0.0,
-        wide_weight: float = 0.0,
+        wide_scale: float = 0.0,
+        deep_weight: float = 1.0,
     ) -> None:
         self.config, self.encoder, self.labels, self.net = config, encoder, labels, net
         self.log_priors = log_priors
         self.tau = tau  # logit-adjustment strength, chosen on validation data
-        self.wide_weight = wide_weight  # share of the wide expert in the mix, ditto
+        # The experts' mix, ditto: SVM scores live in about [-1, 1], hence a large wide_scale.
+        self.wide_scale = wide_scale
+        self.deep_weight = deep_weight
         self.net.eval()
         # (P, depth) class per level; -1 marks levels below a path's END.
         self._path_table = torch.as_tensor(labels.path_table)
 
     # -- scoring -----------------------------------------------------------
-    def _forward(self, batch: EncodedBatch) -> tuple[list[torch.Tensor], list[torch.Tensor] | None, torch.Tensor]:
+    def _forward(
+        self, batch: EncodedBatch, wide: bool = True
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None, torch.Tensor]:
         t = torch.as_tensor
+        if not wide:
+            return self.net(
+                t(batch.word_ids),
+                t(batch.lengths),
+                t(batch.token_ngrams),
+                t(batch.token_offsets),
+                t(batch.bag_ids),
+                t(batch.bag_offsets),
+            )
         return self.net(
             t(batch.word_ids),
             t(batch.lengths),
@@ -108,26 +142,34 @@ class TrainedClassifier:
         )
 
     def _path_scores(
-        self, deep: list[torch.Tensor], wide: list[torch.Tensor] | None, tau: float, wide_weight: float
+        self,
+        deep: list[torch.Tensor],
+        wide: list[torch.Tensor] | None,
+        tau: float,
+        wide_scale: float,
+        deep_weight: float,
     ) -> torch.Tensor:
-        """(B, P) sum over levels of the mixed, logit-adjusted log-probs of each known path."""
+        """(B, P) sum over levels of the mixed, logit-adjusted log-probs of each known path.
+
+        Per level, a product of experts: ``deep_weight * deep log-probs + wide_scale *
+        wide scores - tau * log prior``, renormalised.
+        """
         total = torch.zeros(deep[0].shape[0], self._path_table.shape[0])
         for k, level_logits in enumerate(deep):
-            logp = torch.log_softmax(level_logits - tau * self.log_priors[k], dim=1)
-            if wide is not None and wide_weight > 0:
-                # Product of experts: a weighted geometric mean of the two distributions.
-                wide_logp = torch.log_softmax(wide[k] - tau * self.log_priors[k], dim=1)
-                logp = torch.log_softmax((1 - wide_weight) * logp + wide_weight * wide_logp, dim=1)
+            mixed = deep_weight * torch.log_softmax(level_logits, dim=1) if deep_weight else 0.0
+            if wide is not None and wide_scale:
+                mixed = mixed + wide_scale * wide[k]
+            logp = torch.log_softmax(mixed - tau * self.log_priors[k], dim=1)
             logp = torch.cat([logp, torch.zeros(logp.shape[0], 1)], dim=1)
             total += logp[:, self._path_table[:, k]]  # index -1 hits the zero column
         return total
 
-    def _batches(self, texts: list[str], batch_size: int):
+    def _batches(self, texts: list[str], batch_size: int, wide: bool = True):
         # Length-sorted batches waste less work on padding; order is restored by index.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            yield idx, self.encoder.encode([texts[i] for i in idx])
+            yield idx, self.encoder.encode([texts[i] for i in idx], wide=wide)
 
     @torch.inference_mode()
     def predict(
@@ -139,7 +181,7 @@ class TrainedClassifier:
         k = max(1, min(top_k, len(self.labels.paths)))
         for idx, batch in self._batches(texts, batch_size):
             deep, wide, attention = self._forward(batch)
-            probs = torch.softmax(self._path_scores(deep, wide, self.tau, self.wide_weight), dim=1)
+            probs = torch.softmax(self._path_scores(deep, wide, self.tau, self.wide_scale, self.deep_weight), dim=1)
             conf, best = probs.topk(k, dim=1)
             for row, i in enumerate(idx):
                 words = _top_words(batch.tokens[row], attention[row], attention_words)
@@ -149,22 +191,26 @@ class TrainedClassifier:
                 ]
         return out
 
+    def predict_best(self, texts: list[str], attention_words: int = 5, batch_size: int = 512) -> list[Prediction]:
+        """One call for the top-1 path per text with its confidence and attention words."""
+        return [preds[0] for preds in self.predict(texts, 1, attention_words, batch_size)]
+
     @torch.inference_mode()
     def predict_paths(self, texts: list[str], batch_size: int = 512) -> list[tuple[str, ...]]:
         """Fast top-1 paths only (no attention bookkeeping)."""
         deep, wide = self.level_logits(texts, batch_size)
-        return self.decode(deep, wide, self.tau, self.wide_weight)
+        return self.decode(deep, wide, self.tau, self.wide_scale, self.deep_weight)
 
     @torch.inference_mode()
     def level_logits(
-        self, texts: list[str], batch_size: int = 512
+        self, texts: list[str], batch_size: int = 512, wide: bool = True
     ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None]:
         """Raw per-level logits of both experts, in input order (for tuning the mix)."""
         self.net.eval()
         idx_all: list[int] = []
         deep_parts: list[list[torch.Tensor]] = []
         wide_parts: list[list[torch.Tensor]] = []
-        for idx, batch in self._batches(texts, batch_size):
+        for idx, batch in self._batches(texts, batch_size, wide=wide):
             deep, wide, _ = self._forward(batch)
             idx_all.extend(idx)
             deep_parts.append(deep)
@@ -178,16 +224,21 @@ class TrainedClassifier:
 
     @torch.inference_mode()
     def decode(
-        self, deep: list[torch.Tensor], wide: list[torch.Tensor] | None, tau: float, wide_weight: float
+        self,
+        deep: list[torch.Tensor],
+        wide: list[torch.Tensor] | None,
+        tau: float,
+        wide_scale: float,
+        deep_weight: float,
     ) -> list[tuple[str, ...]]:
-        best = self._path_scores(deep, wide, tau, wide_weight).argmax(dim=1).tolist()
+        best = self._path_scores(deep, wide, tau, wide_scale, deep_weight).argmax(dim=1).tolist()
         return [self.labels.paths[p] for p in best]
 
     # -- persistence -------------------------------------------------------
     def save(self, target: str | Path | IO[bytes]) -> None:
         """Plain dicts/lists/tensors only, so ``load`` can use ``weights_only=True``."""
         config = asdict(self.config)
-        for key in ("logit_adjust_grid", "wide_weight_grid"):
+        for key in _GRID_FIELDS:
             config[key] = list(config[key])
         payload = {
             "format": FORMAT,
@@ -198,8 +249,11 @@ class TrainedClassifier:
             "paths": [list(p) for p in self.labels.paths],
             "log_priors": self.log_priors,
             "tau": self.tau,
-            "wide_weight": self.wide_weight,
-            "state_dict": self.net.state_dict(),
+            "wide_scale": self.wide_scale,
+            "deep_weight": self.deep_weight,
+            # The wide tables (features x classes) dominate the file: half precision halves it
+            # at no measurable cost; ``load_state_dict`` copies them back into float32.
+            "state_dict": {k: v.half() if k.startswith("wide.") else v for k, v in self.net.state_dict().items()},
         }
         torch.save(payload, target)
 
@@ -208,11 +262,13 @@ class TrainedClassifier:
         if isinstance(source, bytes):
             source = io.BytesIO(source)
         payload = torch.load(source, map_location="cpu", weights_only=True)
-        if payload.get("format") != FORMAT:
+        if payload.get("format") not in (FORMAT, *_OLD_FORMATS):
             raise ValueError(f"not a {FORMAT} file")
         known = {f.name for f in fields(ClassifierConfig)}
         cfg = {k: v for k, v in payload["config"].items() if k in known}
-        for key in ("logit_adjust_grid", "wide_weight_grid"):
+        for key, value in _LEGACY_DEFAULTS.items():
+            cfg.setdefault(key, cfg.get("ngram_min", 3) if key == "wide_ngram_min" else value)
+        for key in _GRID_FIELDS:
             cfg[key] = tuple(cfg.get(key, ()))
         config = ClassifierConfig(**cfg)
         labels = HierarchyLabels([tuple(p) for p in payload["paths"]])
@@ -221,7 +277,23 @@ class TrainedClassifier:
         encoder.wide_idf = payload["wide_idf"].numpy()
         net = _make_net(config, encoder, labels)
         net.load_state_dict(payload["state_dict"])
-        return cls(config, encoder, labels, net, payload["log_priors"], payload["tau"], payload["wide_weight"])
+        return cls(
+            config,
+            encoder,
+            labels,
+            net,
+            payload["log_priors"],
+            payload["tau"],
+            *_mix_of(payload),
+        )
+
+
+def _mix_of(payload: dict) -> tuple[float, float]:
+    """(wide_scale, deep_weight); version 1 stored a share ``w`` of softmax-trained wide logits."""
+    if "deep_weight" in payload:
+        return payload["wide_scale"], payload["deep_weight"]
+    share = payload.get("wide_weight", 0.0)
+    return share, 1.0 - share
 
 
 def _top_words(tokens: list[str], weights: torch.Tensor, n: int) -> list[tuple[str, float]]:
@@ -234,7 +306,7 @@ def _top_words(tokens: list[str], weights: torch.Tensor, n: int) -> list[tuple[s
 
 
 def _make_encoder(vocab: list[str], config: ClassifierConfig) -> TextEncoder:
-    return TextEncoder(vocab, config.buckets, config.ngram_min, config.ngram_max, config.max_len)
+    return TextEncoder(vocab, config.buckets, config.ngram_min, config.ngram_max, config.max_len, config.wide_ngram_min)
 
 
 def _make_net(config: ClassifierConfig, encoder: TextEncoder, labels: HierarchyLabels):

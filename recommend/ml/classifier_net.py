@@ -1,16 +1,16 @@
 """The torch network behind the hierarchical product classifier.
 
-Two feature paths feed one linear head per taxonomy level:
+Two expert networks, each with one linear head per taxonomy level:
 
-* a sequence path: (word embedding + mean of the word's hashed char n-gram
-  embeddings) -> bidirectional GRU -> additive attention pooling.  The
-  attention weights are returned so callers can show which words mattered.
-* a wide path: a per-class linear model on the title's TF-IDF vector over
-  the same n-grams (exact table, no low-rank bottleneck), which gives rare
-  classes their own distinctive features the way a linear SVM does.
-* a bag path: mean of hashed char n-gram and word-bigram embeddings over the
-  whole title (fastText style).  It is strong on rare classes, where a few
-  distinctive n-grams identify the category and the GRU has too little data.
+* the deep expert: a sequence path, (word embedding + mean of the word's hashed
+  char n-gram embeddings) -> bidirectional GRU -> additive attention pooling
+  (the attention weights are returned so callers can show which words
+  mattered), concatenated with a bag path, the mean of hashed char n-gram and
+  word-bigram embeddings over the whole title (fastText style);
+* the wide expert: a per-class linear model on the title's TF-IDF vector (exact
+  feature table, no low-rank bottleneck), which gives rare classes their own
+  distinctive features the way a linear SVM does; training solves it as one
+  (see ``classifier_training._fit_wide_svm``).
 
 Embedding tables are sparse (``sparse=True``) so that each optimiser step only
 touches the rows of the batch; with ~10^5 hash buckets a dense Adam update of
@@ -76,6 +76,19 @@ class HierarchicalGRUNet(nn.Module):
         sparse = {id(p) for p in self.sparse_parameters() + self.wide_parameters()}
         return [p for p in self.parameters() if id(p) not in sparse]
 
+    def deep_dense_parameters(self) -> list[nn.Parameter]:
+        wide = {id(p) for p in self.wide_bias}
+        return [p for p in self.dense_parameters() if id(p) not in wide]
+
+    def wide_scores(
+        self, wide_ids: torch.Tensor, wide_weights: torch.Tensor, wide_offsets: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """Per-level scores of the wide (linear, TF-IDF) expert."""
+        return [
+            table(wide_ids, wide_offsets, per_sample_weights=wide_weights) + bias
+            for table, bias in zip(self.wide, self.wide_bias, strict=True)
+        ]
+
     def forward(
         self,
         word_ids: torch.Tensor,
@@ -109,8 +122,5 @@ class HierarchicalGRUNet(nn.Module):
         deep = [head(features) for head in self.heads]
         wide = None
         if len(self.wide) and wide_ids is not None:
-            wide = [
-                table(wide_ids, wide_offsets, per_sample_weights=wide_weights) + bias
-                for table, bias in zip(self.wide, self.wide_bias, strict=True)
-            ]
+            wide = self.wide_scores(wide_ids, wide_weights, wide_offsets)
         return deep, wide, attention

@@ -15,7 +15,8 @@ from recommend.ml.classifier import (
     TrainedClassifier,
     train_classifier,
 )
-from recommend.ml.classifier_text import tokenize
+from recommend.ml.classifier_text import TextEncoder, tokenize
+from recommend.ml.classifier_training import _gather_csr
 
 pytestmark: list = []
 
@@ -148,3 +149,43 @@ def test_baseline_fits_toy_data() -> None:
     baseline = TfidfSvmBaseline(depth=3).fit(texts, paths)
     predicted = baseline.predict_paths(texts)
     assert evaluate(predicted, paths, depth=3)["path_accuracy"] >= 0.9
+
+
+def test_predict_best_is_top1_of_predict(trained) -> None:
+    model, texts, _ = trained
+    assert model.predict_best(texts[:5], attention_words=2) == [p[0] for p in model.predict(texts[:5], 1, 2)]
+
+
+def test_wide_features_are_two_normalised_tfidf_blocks() -> None:
+    texts, _ = make_data(5, seed=5)
+    encoder = TextEncoder.build(texts, min_count=1, buckets=2**12, ngram_min=3, ngram_max=5, wide_ngram_min=2)
+    encoder.fit_wide(texts, min_df=1)
+    ids, weights = encoder.wide_features(tokenize("Blue Oxford Shirt Blue"))
+    words = ids < encoder.wide_word_features
+    assert words.any() and (~words).any()
+    assert (weights[words] ** 2).sum() == pytest.approx(1.0, abs=1e-5)
+    assert (weights[~words] ** 2).sum() == pytest.approx(1.0, abs=1e-5)
+    flat_ids, flat_weights, offsets = encoder.encode_wide(["Blue Oxford Shirt Blue", "unseen zzzz"])
+    assert offsets[0] == 0 and offsets[-1] == len(flat_ids) == len(flat_weights)
+    assert list(flat_ids[: offsets[1]]) == list(ids)
+
+
+def test_gather_csr_picks_rows() -> None:
+    import numpy as np
+
+    ids = np.arange(6)
+    weights = np.arange(6, dtype=np.float32)
+    offsets = np.array([0, 2, 3, 6])
+    got_ids, got_weights, got_offsets = _gather_csr(ids, weights, offsets, np.array([2, 0]))
+    assert got_ids.tolist() == [3, 4, 5, 0, 1] and got_offsets.tolist() == [0, 3]
+    assert got_weights.tolist() == [3.0, 4.0, 5.0, 0.0, 1.0]
+
+
+def test_softmax_wide_variant_trains_and_roundtrips() -> None:
+    texts, paths = make_data(8, seed=6)
+    config = ClassifierConfig(**{**TINY.__dict__, "epochs": 2, "wide_loss": "ce", "wide_epochs": 2})
+    model = train_classifier(texts, paths, config)
+    buffer = io.BytesIO()
+    model.save(buffer)
+    restored = TrainedClassifier.load(buffer.getvalue())
+    assert restored.predict(texts, top_k=2) == model.predict(texts, top_k=2)

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalog.models import Interaction, Product
 from recommend.models import DuplicatePair, ModelVersion, SimilarItem
@@ -225,36 +225,40 @@ def hybrid_lists(
     return result
 
 
+SimilarRow = tuple[int, str, int, int, int, float, str]
+SIMILAR_COLUMNS = ("model_version_id", "strategy", "product_id", "neighbor_id", "rank", "score", "signal")
+
+
 def similar_item_rows(
     version: ModelVersion,
     content: dict[int, list[tuple[int, float]]],
     behaviour: dict[int, list[tuple[int, float]]],
     hybrid: dict[int, list[tuple[int, float, str]]],
-) -> Iterable[SimilarItem]:
+) -> Iterable[SimilarRow]:
     S = SimilarItem.Strategy
     for strategy, lists in ((S.CONTENT, content), (S.BEHAVIOR, behaviour)):
         for pk, neighbours in lists.items():
             for rank, (neighbour, score) in enumerate(neighbours):
-                yield SimilarItem(
-                    model_version=version, strategy=strategy, product_id=pk, neighbor_id=neighbour,
-                    rank=rank, score=score, signal=strategy,
-                )  # fmt: skip
+                yield (version.pk, strategy.value, pk, neighbour, rank, score, strategy.value)
     for pk, neighbours in hybrid.items():
         for rank, (neighbour, score, signal) in enumerate(neighbours):
-            yield SimilarItem(
-                model_version=version, strategy=S.HYBRID, product_id=pk, neighbor_id=neighbour,
-                rank=rank, score=score, signal=signal,
-            )  # fmt: skip
+            yield (version.pk, S.HYBRID.value, pk, neighbour, rank, score, signal)
 
 
-def write_rows(rows: Iterable[SimilarItem], batch: int = 5000) -> int:
+def write_rows(rows: Iterable[SimilarRow], batch: int = 20000) -> int:
+    """Insert neighbour rows with plain parameterised INSERTs: a million rows, no model instances."""
+    table = connection.ops.quote_name(SimilarItem._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in SIMILAR_COLUMNS)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(SIMILAR_COLUMNS))})"
     written, pending = 0, []
-    for row in rows:
-        pending.append(row)
-        if len(pending) >= batch:
-            SimilarItem.objects.bulk_create(pending)
-            written, pending = written + len(pending), []
-    SimilarItem.objects.bulk_create(pending)
+    with connection.cursor() as cursor:
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= batch:
+                cursor.executemany(sql, pending)
+                written, pending = written + len(pending), []
+        if pending:
+            cursor.executemany(sql, pending)
     return written + len(pending)
 
 

@@ -111,6 +111,9 @@ class TrainedClassifier:
         # The experts' mix, ditto: SVM scores live in about [-1, 1], hence a large wide_scale.
         self.wide_scale = wide_scale
         self.deep_weight = deep_weight
+        # Path scores are divided by this before the softmax that gives confidences; fitted on
+        # validation data after training so that "confidence 0.8" is right about 80 % of the time.
+        self.temperature = 1.0
         self.net.eval()
         # (P, depth) class per level; -1 marks levels below a path's END.
         self._path_table = torch.as_tensor(labels.path_table)
@@ -181,7 +184,8 @@ class TrainedClassifier:
         k = max(1, min(top_k, len(self.labels.paths)))
         for idx, batch in self._batches(texts, batch_size):
             deep, wide, attention = self._forward(batch)
-            probs = torch.softmax(self._path_scores(deep, wide, self.tau, self.wide_scale, self.deep_weight), dim=1)
+            scores = self._path_scores(deep, wide, self.tau, self.wide_scale, self.deep_weight)
+            probs = torch.softmax(scores / self.temperature, dim=1)
             conf, best = probs.topk(k, dim=1)
             for row, i in enumerate(idx):
                 words = _top_words(batch.tokens[row], attention[row], attention_words)
@@ -251,6 +255,7 @@ class TrainedClassifier:
             "tau": self.tau,
             "wide_scale": self.wide_scale,
             "deep_weight": self.deep_weight,
+            "temperature": self.temperature,
             # The wide tables (features x classes) dominate the file: half precision halves it
             # at no measurable cost; ``load_state_dict`` copies them back into float32.
             "state_dict": {k: v.half() if k.startswith("wide.") else v for k, v in self.net.state_dict().items()},
@@ -277,7 +282,7 @@ class TrainedClassifier:
         encoder.wide_idf = payload["wide_idf"].numpy()
         net = _make_net(config, encoder, labels)
         net.load_state_dict(payload["state_dict"])
-        return cls(
+        model = cls(
             config,
             encoder,
             labels,
@@ -286,6 +291,8 @@ class TrainedClassifier:
             payload["tau"],
             *_mix_of(payload),
         )
+        model.temperature = float(payload.get("temperature", 1.0))
+        return model
 
 
 def _mix_of(payload: dict) -> tuple[float, float]:

@@ -143,6 +143,7 @@ def fit(
         net.load_state_dict(deep_state, strict=False)
     net.eval()
     model.tau, model.wide_scale, model.deep_weight = _choose_mix(model, val_texts, val_paths, config)
+    model.temperature = _fit_temperature(model, val_texts, val_paths)
     if has_wide and config.refit_wide and validation is None and val_texts and wide_epochs:
         # The mix is chosen; now let the (cheap) wide expert learn from the validation slice too,
         # for the number of epochs that early stopping found best.
@@ -169,7 +170,8 @@ def fit(
     report(
         1.0,
         f"done: best epochs deep {deep_epochs} wide {wide_epochs}, tau {model.tau}, "
-        f"wide scale {model.wide_scale}, deep weight {model.deep_weight} [{time.monotonic() - started:.0f}s]",
+        f"wide scale {model.wide_scale}, deep weight {model.deep_weight}, "
+        f"temperature {model.temperature:.2f} [{time.monotonic() - started:.0f}s]",
     )
     return model
 
@@ -398,6 +400,31 @@ def _fit_deep(
 
 def _is_wide(key: str) -> bool:
     return key.startswith("wide")
+
+
+TEMPERATURES = tuple(float(t) for t in np.geomspace(0.25, 64.0, 41))
+
+
+@torch.inference_mode()
+def _fit_temperature(model: TrainedClassifier, texts: list[str], paths: list[tuple[str, ...]]) -> float:
+    """The softmax temperature of the path scores with the lowest log-loss on validation data.
+
+    The mixed experts' scores are sharp (SVM margins times a large scale), so their raw softmax
+    is overconfident; one scalar fitted on held-out products (temperature scaling) fixes the
+    confidences without changing which path ranks first.
+    """
+    index = model.labels._path_index
+    known = [i for i, p in enumerate(paths) if p in index]
+    if len(known) < 20:
+        return 1.0
+    texts = [texts[i] for i in known]
+    truth = torch.as_tensor([index[paths[i]] for i in known])
+    scores = torch.empty(len(texts), len(model.labels.paths))
+    for idx, batch in model._batches(texts, 512):
+        deep, wide, _ = model._forward(batch)
+        scores[idx] = model._path_scores(deep, wide, model.tau, model.wide_scale, model.deep_weight)
+    losses = [float(nn.functional.cross_entropy(scores / t, truth)) for t in TEMPERATURES]
+    return TEMPERATURES[int(np.argmin(losses))]
 
 
 def _choose_mix(

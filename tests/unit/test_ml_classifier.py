@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import random
 
@@ -109,6 +110,21 @@ def test_save_load_roundtrip(trained, tmp_path) -> None:
     ):
         assert restored.predict(texts, top_k=2) == model.predict(texts, top_k=2)
         assert restored.tau == model.tau
+        assert restored.temperature == model.temperature
+
+
+def test_confidences_are_calibrated_on_validation_data(trained) -> None:
+    from recommend.ml.classifier_training import TEMPERATURES, _fit_temperature
+
+    model, texts, paths = trained
+    assert model.temperature in TEMPERATURES
+    # Held-out products the model gets wrong a third of the time: a model ten times sharper
+    # needs a proportionally higher temperature for its confidences to mean the same.
+    noisy = [paths[(i + 1) % len(paths)] if i % 3 == 0 else p for i, p in enumerate(paths)] * 4
+    soft = copy.copy(model)
+    soft.wide_scale, soft.deep_weight = model.wide_scale / 10, model.deep_weight / 10
+    soft_t, sharp_t = _fit_temperature(soft, texts * 4, noisy), _fit_temperature(model, texts * 4, noisy)
+    assert soft_t > 0.25 and sharp_t > 5 * soft_t
 
 
 def test_deterministic_with_seed() -> None:

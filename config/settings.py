@@ -181,6 +181,7 @@ CELERY_TIMEZONE = TIME_ZONE
 # Data and models.
 SHOP_DATA_DIR = Path(os.environ.get("SHOP_DATA_DIR", BASE_DIR.parent / "shared" / "data" / "raw"))
 TEXT_ENCODER_PATH = os.environ.get("TEXT_ENCODER_PATH", "")
+TEXT_ENCODER_PRECISION = os.environ.get("TEXT_ENCODER_PRECISION", "auto")  # auto, fp32 or bf16
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", 2000))
 INTERACTION_BATCH_MAX = 1000
 JOB_PROGRESS_INTERVAL = float(os.environ.get("JOB_PROGRESS_INTERVAL", 0.5))  # seconds between progress writes

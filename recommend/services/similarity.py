@@ -42,7 +42,7 @@ ARTIFACT_NAME = "similar.tar"
 def encode_texts(texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     from recommend.ml.text_encoder import get_text_encoder
 
-    encoder = get_text_encoder(settings.TEXT_ENCODER_PATH or None)
+    encoder = get_text_encoder(settings.TEXT_ENCODER_PATH or None, settings.TEXT_ENCODER_PRECISION)
     return encoder.encode(list(texts), batch_size=64, progress=progress)
 
 

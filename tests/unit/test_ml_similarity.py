@@ -190,3 +190,14 @@ def test_text_encoder_normalised_and_semantic() -> None:
     assert np.allclose(np.linalg.norm(v[:3], axis=1), 1.0, atol=1e-5)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
     assert np.allclose(enc.encode(texts[:1])[0], v[0], atol=1e-5)  # order-independent batching
+
+
+def test_text_encoder_bfloat16_matches_float32() -> None:
+    from recommend.ml.text_encoder import TextEncoder, get_text_encoder
+
+    texts = ["red cotton t-shirt for men", "stainless steel frying pan with lid", "moisturizer for dry skin"]
+    full = get_text_encoder(precision="fp32").encode(texts)
+    fast = get_text_encoder(precision="bf16").encode(texts)
+    assert (full * fast).sum(axis=1).min() > 0.999
+    with pytest.raises(ValueError, match="precision"):
+        TextEncoder(precision="int4")

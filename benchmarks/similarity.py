@@ -77,7 +77,8 @@ def log(msg: str) -> None:
 
 def encode_cached(texts: list[str], name: str) -> np.ndarray:
     """MiniLM embeddings of ``texts``, cached on disk by content hash."""
-    key = hashlib.sha1("\x1f".join(texts).encode()).hexdigest()[:16]
+    precision = "bf16" if get_text_encoder().bf16 else "fp32"  # TEXT_ENCODER_PRECISION=auto, as in the app
+    key = hashlib.sha1(("\x1f".join(texts) + precision).encode()).hexdigest()[:16]
     path = CACHE / f"{name}-{key}.npy"
     if path.exists():
         return np.load(path)

@@ -1,5 +1,6 @@
 """Back office for staff: the category and attribute trees, products, brands, interactions."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -100,6 +101,32 @@ class AttributeValueInline(admin.TabularInline):
     fields = ["attribute", "value", "value_node"]
 
 
+def move_to_category_step(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet[Product],
+    move: Callable[..., int],
+) -> HttpResponse | None:
+    """The bulk "move to category" action: ask for a category, then `move(product_ids=, category=)`."""
+    form = MoveToCategoryForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        category = form.cleaned_data["category"]
+        count = move(product_ids=list(queryset.values_list("pk", flat=True)), category=category)
+        model_admin.message_user(request, f"Moved {count} products to “{category.path_display}”.", messages.SUCCESS)
+        return None
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": "Move products to a category",
+        "form": form,
+        "products": queryset[:50],
+        "count": queryset.count(),
+        "selected_ids": queryset.values_list("pk", flat=True),
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": model_admin.model._meta,
+    }
+    return render(request, "admin/catalog/move_to_category.html", context)
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["sku", "title", "brand", "price", "currency", "category_display", "category_source", "is_active"]
@@ -130,23 +157,7 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Move selected products to a category…", permissions=["change"])
     def move_to_category(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
-        form = MoveToCategoryForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            category = form.cleaned_data["category"]
-            count = products_set_category(product_ids=list(queryset.values_list("pk", flat=True)), category=category)
-            self.message_user(request, f"Moved {count} products to “{category.path_display}”.", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Move products to a category",
-            "form": form,
-            "products": queryset[:50],
-            "count": queryset.count(),
-            "selected_ids": queryset.values_list("pk", flat=True),
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        }
-        return render(request, "admin/catalog/move_to_category.html", context)
+        return move_to_category_step(self, request, queryset, products_set_category)
 
     @admin.action(description="Show selected products in the shop", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

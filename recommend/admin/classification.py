@@ -4,14 +4,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from catalog.forms import MoveToCategoryForm
+from catalog.admin import move_to_category_step
 from catalog.models import Product
 from recommend.forms import TrainClassifierForm
 from recommend.models import CategorySuggestion, ReviewQueueProduct
@@ -176,23 +175,7 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     @admin.action(description="Move selected products to a category…", permissions=["change"])
     def move_to_category(self, request: HttpRequest, queryset: QuerySet[Product]) -> HttpResponse | None:
-        form = MoveToCategoryForm(request.POST if "apply" in request.POST else None)
-        if "apply" in request.POST and form.is_valid():
-            category = form.cleaned_data["category"]
-            count = review_set_category(product_ids=list(queryset.values_list("pk", flat=True)), category=category)
-            self.message_user(request, f"Moved {count} products to “{category.path_display}”.", messages.SUCCESS)
-            return None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Move products to a category",
-            "form": form,
-            "products": queryset[:50],
-            "count": queryset.count(),
-            "selected_ids": queryset.values_list("pk", flat=True),
-            "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "opts": self.model._meta,
-        }
-        return render(request, "admin/catalog/move_to_category.html", context)
+        return move_to_category_step(self, request, queryset, review_set_category)
 
     @admin.action(description="Classify again with the active model", permissions=["change"])
     def classify_again(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

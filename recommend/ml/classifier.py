@@ -122,27 +122,10 @@ class TrainedClassifier:
     def _forward(
         self, batch: EncodedBatch, wide: bool = True
     ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None, torch.Tensor]:
-        t = torch.as_tensor
-        if not wide:
-            return self.net(
-                t(batch.word_ids),
-                t(batch.lengths),
-                t(batch.token_ngrams),
-                t(batch.token_offsets),
-                t(batch.bag_ids),
-                t(batch.bag_offsets),
-            )
-        return self.net(
-            t(batch.word_ids),
-            t(batch.lengths),
-            t(batch.token_ngrams),
-            t(batch.token_offsets),
-            t(batch.bag_ids),
-            t(batch.bag_offsets),
-            t(batch.wide_ids),
-            t(batch.wide_weights),
-            t(batch.wide_offsets),
-        )
+        b = batch
+        deep = (b.word_ids, b.lengths, b.token_ngrams, b.token_offsets, b.bag_ids, b.bag_offsets)
+        extra = (b.wide_ids, b.wide_weights, b.wide_offsets) if wide else ()
+        return self.net(*(torch.as_tensor(x) for x in (*deep, *extra)))
 
     def _path_scores(
         self,

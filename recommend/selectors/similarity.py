@@ -13,30 +13,37 @@ from recommend.services.registry import active_version_id
 CATEGORY_SCOPES = ("any", "same", "other")
 
 
+PAYLOAD_FIELDS = ("id", "title", "brand", "price", "currency", "image_url", "score", "signal")
+STORED_COLUMNS = (
+    "neighbor_id",
+    "neighbor__title",
+    "neighbor__brand__name",
+    "neighbor__price",
+    "neighbor__currency",
+    "neighbor__image_url",
+    "score",
+    "signal",
+)
+
+
+def _payload(values: tuple[Any, ...], url_prefix: str) -> dict[str, Any]:
+    """One neighbour as the API shows it, from values in PAYLOAD_FIELDS order."""
+    item = dict(zip(PAYLOAD_FIELDS, values, strict=True))
+    item["url"] = f"{url_prefix}{item['id']}/"
+    item["price"] = str(item["price"]) if item["price"] is not None else None
+    item["score"] = round(item["score"], 4)
+    return item
+
+
+def _product_url_prefix() -> str:
+    # One reverse() per response instead of one per neighbour: "/p/0/" -> "/p/".
+    return reverse("storefront:product", kwargs={"pk": 0})[:-2]
+
+
 def neighbour_payload(product: Product, score: float, signal: str) -> dict[str, Any]:
-    return {
-        "id": product.pk,
-        "title": product.title,
-        "url": product.get_absolute_url(),
-        "brand": product.brand.name if product.brand_id else None,
-        "price": str(product.price) if product.price is not None else None,
-        "currency": product.currency,
-        "image_url": product.image_url,
-        "score": round(score, 4),
-        "signal": signal,
-    }
-
-
-STORED_FIELDS = {
-    "id": "neighbor_id",
-    "title": "neighbor__title",
-    "brand": "neighbor__brand__name",
-    "price": "neighbor__price",
-    "currency": "neighbor__currency",
-    "image_url": "neighbor__image_url",
-    "score": "score",
-    "signal": "signal",
-}
+    brand = product.brand.name if product.brand_id else None
+    values = (product.pk, product.title, brand, product.price, product.currency, product.image_url, score, signal)
+    return _payload(values, _product_url_prefix())
 
 
 def _stored(version_id: int, product: Product, strategy: str, limit: int, scope: str) -> list[dict[str, Any]]:
@@ -52,16 +59,8 @@ def _stored(version_id: int, product: Product, strategy: str, limit: int, scope:
         queryset = queryset.filter(neighbor__category_id=product.category_id)
     elif scope == "other":
         queryset = queryset.exclude(neighbor__category_id=product.category_id)
-    rows = queryset.order_by("rank").values_list(*STORED_FIELDS.values())[:limit]
-    url = reverse("storefront:product", kwargs={"pk": 0})[:-2]  # "/p/0/" -> "/p/"
-    payloads = []
-    for row in rows:
-        item = dict(zip(STORED_FIELDS, row, strict=True))
-        item["url"] = f"{url}{item['id']}/"
-        item["price"] = str(item["price"]) if item["price"] is not None else None
-        item["score"] = round(item["score"], 4)
-        payloads.append(item)
-    return payloads
+    url_prefix = _product_url_prefix()
+    return [_payload(row, url_prefix) for row in queryset.order_by("rank").values_list(*STORED_COLUMNS)[:limit]]
 
 
 def similar_products(*, product: Product, strategy: str, limit: int, scope: str = "any") -> dict[str, Any]:
@@ -78,11 +77,10 @@ def similar_products(*, product: Product, strategy: str, limit: int, scope: str 
     if payload is not None:
         return payload
     fallback = None
-    rows = list(_stored(version_id, product, strategy, limit, scope))
-    if not rows and strategy != SimilarItem.Strategy.CONTENT:
+    results = _stored(version_id, product, strategy, limit, scope)
+    if not results and strategy != SimilarItem.Strategy.CONTENT:
         fallback = SimilarItem.Strategy.CONTENT
-        rows = list(_stored(version_id, product, SimilarItem.Strategy.CONTENT, limit, scope))
-    results = rows
+        results = _stored(version_id, product, SimilarItem.Strategy.CONTENT, limit, scope)
     if not results and not SimilarItem.objects.filter(model_version_id=version_id, product_id=product.pk).exists():
         from recommend.services.similarity import live_content_neighbours, version_has_product
 

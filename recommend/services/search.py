@@ -88,6 +88,13 @@ def semantic_ids(query: str, limit: int) -> list[tuple[int, float]]:
     return [(int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if int(pk) >= 0]
 
 
+def listing_keys(products: Any) -> dict[int, tuple[str, int | None]]:
+    return {
+        pk: (title.casefold().strip(), brand_id)
+        for pk, title, brand_id in products.values_list("pk", "title", "brand_id")
+    }
+
+
 def product_search(*, query: str, limit: int = 24, category_id: int | None = None) -> list[dict[str, Any]]:
     """Ranked products for a free-text query: [{"product": Product, "score": float, "matched_by": str}]."""
     candidates = settings.SEARCH_CANDIDATES
@@ -100,14 +107,15 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
 
         category = Category.objects.filter(pk=category_id).first()
         live = products_in_subtree(live, category) if category else live.none()
-    found = set(live.filter(pk__in={*lexical, *(pk for pk, _ in semantic)}).values_list("pk", flat=True))
+    # pk -> (title, brand): a listing copied under the same title and brand is shown once, at its best rank.
+    found = listing_keys(live.filter(pk__in={*lexical, *(pk for pk, _ in semantic)}))
     if not found:
         # No index built yet (fresh install) or only stale rows: plain word matching still finds what is there.
         from catalog.selectors import product_list
 
         lexical = list(product_list(text=query).values_list("pk", flat=True)[:candidates])
         semantic = []
-        found = set(live.filter(pk__in=lexical).values_list("pk", flat=True))
+        found = listing_keys(live.filter(pk__in=lexical))
     scores: dict[int, float] = {}
     sources: dict[int, set[str]] = {}
     for rank, pk in enumerate(lexical):
@@ -116,19 +124,15 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
     for rank, (pk, _) in enumerate(semantic):
         scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
         sources.setdefault(pk, set()).add("semantic")
-    ranked_ids = sorted(found, key=lambda pk: (-scores[pk], pk))[: limit * 3]
-    products = Product.objects.select_related("brand", "category").in_bulk(ranked_ids)
-    ranked, shown = [], set()
-    for pk in ranked_ids:
-        product = products.get(pk)
-        # A listing copied under the same title and brand is shown once, at its best rank.
-        key = (product.title.casefold().strip(), product.brand_id) if product else None
-        if product is None or key in shown:
-            continue
-        shown.add(key)
-        ranked.append(product)
-        if len(ranked) == limit:
-            break
+    chosen, shown = [], set()
+    for pk in sorted(found, key=lambda pk: (-scores[pk], pk)):
+        if found[pk] not in shown:
+            shown.add(found[pk])
+            chosen.append(pk)
+            if len(chosen) == limit:
+                break
+    products = Product.objects.select_related("brand", "category").in_bulk(chosen)
+    ranked = [products[pk] for pk in chosen if pk in products]
     return [
         {
             "product": p,

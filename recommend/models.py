@@ -15,6 +15,7 @@ class ModelVersion(models.Model):
         SIMILAR = "similar", "Similar items"
         SEQUENTIAL = "sequential", "Sequential recommender"
         BOUGHT_TOGETHER = "bought_together", "Bought together"
+        DUPLICATE_SCORER = "duplicate_scorer", "Duplicate scorer"
 
     class Status(models.TextChoices):
         TRAINING = "training", "Training"
@@ -23,7 +24,8 @@ class ModelVersion(models.Model):
         FAILED = "failed", "Failed"
         RETIRED = "retired", "Retired"
 
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # No `choices` on the column: capabilities add kinds without a migration; Kind lists the known ones.
+    kind = models.CharField(max_length=32, db_index=True)
     version = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
     params = models.JSONField(default=dict, blank=True)
@@ -57,6 +59,8 @@ class Job(models.Model):
         BUILD_SIMILAR = "build_similar", "Build similar items"
         BUILD_HIERARCHY = "build_hierarchy", "Build hierarchy proposal"
         TRAIN_RECOMMENDER = "train_recommender", "Train recommender"
+        BUILD_BOUGHT_TOGETHER = "build_bought_together", "Build bought together"
+        TRAIN_DUPLICATE_SCORER = "train_duplicate_scorer", "Train duplicate scorer"
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -65,7 +69,8 @@ class Job(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # No `choices` on the column: each capability registers its kinds (recommend.core.jobs.job_handler).
+    kind = models.CharField(max_length=32)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     params = models.JSONField(default=dict, blank=True)
     progress = models.FloatField(default=0.0)
@@ -77,6 +82,11 @@ class Job(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the running worker every few seconds; a sweep fails or re-queues jobs whose worker is gone.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Set by staff ("Cancel"); the running handler sees it at its next progress report and stops.
+    cancel_requested = models.BooleanField(default=False)
+    queue = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -84,6 +94,11 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    def get_kind_display(self) -> str:
+        from recommend.core.jobs import job_kind_label
+
+        return job_kind_label(self.kind)
 
     @property
     def duration_seconds(self) -> float | None:

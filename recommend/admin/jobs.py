@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from recommend.forms import ImportJobForm
 from recommend.models import Job, ModelVersion
-from recommend.services.jobs import job_create, job_retry
+from recommend.core.jobs import job_create, job_retry
 
 
 @admin.register(Job)

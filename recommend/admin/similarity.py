@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from recommend.models import DuplicatePair, Job, SimilarItem
 from recommend.services.duplicates import duplicate_dismiss, duplicate_merge
-from recommend.services.jobs import job_create, job_is_pending
+from recommend.core.jobs import job_create, job_is_pending
 
 
 def product_cell(product: Any) -> str:

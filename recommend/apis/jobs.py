@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from catalog.importers.presets import PRESETS
 from recommend.models import Job
-from recommend.services.jobs import job_create
+from recommend.core.jobs import job_create
 
 
 class JobOutput(serializers.ModelSerializer):

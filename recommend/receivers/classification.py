@@ -16,8 +16,8 @@ from catalog.models import Product
 from catalog.signals import products_imported
 from recommend.models import ModelVersion
 from recommend.services.classification import classifier_retrain_queue
-from recommend.services.jobs import automatic_jobs_enabled
-from recommend.services.registry import active_version_id
+from recommend.core.jobs import automatic_jobs_enabled
+from recommend.core.registry import active_version_id
 from taxonomy.models import Category
 from taxonomy.signals import taxonomy_changed
 

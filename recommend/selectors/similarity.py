@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog.models import Product
 from recommend.models import ModelVersion, SimilarItem
-from recommend.services.registry import active_version_id
+from recommend.core.registry import active_version_id
 
 CATEGORY_SCOPES = ("any", "same", "other")
 

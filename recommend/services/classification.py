@@ -13,7 +13,7 @@ import tempfile
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,8 +34,9 @@ from recommend.services.classification_serving import (
     load_classifier,
     predict_categories,
 )
-from recommend.services.jobs import ProgressCallback, job_create, job_is_pending
-from recommend.services.registry import (
+from recommend.core.jobs import job_create, job_handler, job_is_pending
+from recommend.core.progress import ProgressCallback
+from recommend.core.registry import (
     model_version_activate,
     model_version_create,
     model_version_mark,
@@ -401,25 +402,42 @@ def train_classifier_start(*, force: bool = False, user: Any = None, **params: A
     return job_create(kind=Job.Kind.TRAIN_CLASSIFIER, params={"force": force, **params}, user=user)
 
 
-# --- job handlers (registered in recommend.services.jobs.JOB_HANDLERS) -----------------------
+# --- job handlers ---------------------------------------------------------------------------
 
 
-def run_train_classifier(job: Job, progress: ProgressCallback) -> dict[str, Any]:
-    params = job.params
+@dataclass(frozen=True)
+class TrainClassifierParams:
+    force: bool = False
+    epochs: int | None = None
+    limit: int | None = None
+    demo: bool = False
+    config: dict[str, Any] | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClassifyParams:
+    product_ids: list[int] | None = None
+    scope: str = "uncategorized"
+    demo: bool = False
+
+
+@job_handler(Job.Kind.TRAIN_CLASSIFIER, queue="training", params=TrainClassifierParams, label="Train classifier")
+def run_train_classifier(job: Job, params: TrainClassifierParams, progress: ProgressCallback) -> dict[str, Any]:
     return classifier_train(
-        force=bool(params.get("force")),
-        epochs=params.get("epochs"),
-        limit=params.get("limit"),
-        demo=bool(params.get("demo")),
-        config_overrides=params.get("config"),
+        force=params.force,
+        epochs=params.epochs,
+        limit=params.limit,
+        demo=params.demo,
+        config_overrides=params.config,
         progress=progress,
     )
 
 
-def run_classify(job: Job, progress: ProgressCallback) -> dict[str, Any]:
+@job_handler(Job.Kind.CLASSIFY, queue="inference", params=ClassifyParams, label="Classify products")
+def run_classify(job: Job, params: ClassifyParams, progress: ProgressCallback) -> dict[str, Any]:
     """Classify a list of products (`product_ids`) or a scope; the demo classifies the uncategorized ones."""
-    params = job.params
-    ids = params.get("product_ids") or products_to_classify(scope=params.get("scope", "uncategorized"))
+    ids = params.product_ids or products_to_classify(scope=params.scope)
     if active_classifier() is None:
         raise NoActiveClassifier("No classifier is active: train one first.")
     return products_classify(product_ids=ids, progress=progress)

@@ -1,29 +1,45 @@
-"""Job handlers: what each kind of job does. Each takes (job, progress) and returns a result dict."""
+"""Job handlers for catalog maintenance: imports and tree rebuilds."""
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 from catalog.services import import_preset
+from recommend.core.jobs import NoParams, job_handler
+from recommend.core.progress import ProgressCallback
 from recommend.models import Job
-from recommend.services.jobs import ProgressCallback
 from taxonomy.models import Category
 
 
-def run_import(job: Job, progress: ProgressCallback) -> dict[str, Any]:
-    params = job.params
+@dataclass(frozen=True)
+class ImportParams:
+    preset: str = ""
+    data_dir: str = ""
+    limit: int | None = None
+    strict: bool = False
+    demo: bool = False
+
+    def validate(self) -> None:
+        if not self.preset:
+            raise ValueError("preset: this field is required.")
+
+
+@job_handler(Job.Kind.IMPORT, queue="default", params=ImportParams, label="Catalog import")
+def run_import(job: Job, params: ImportParams, progress: ProgressCallback) -> dict[str, Any]:
     reports = import_preset(
-        name=params["preset"],
-        data_dir=Path(params.get("data_dir") or settings.SHOP_DATA_DIR),
-        limit=params.get("limit"),
-        strict=bool(params.get("strict")),
+        name=params.preset,
+        data_dir=Path(params.data_dir or settings.SHOP_DATA_DIR),
+        limit=params.limit,
+        strict=params.strict,
         progress=progress,
     )
     return {"reports": [report.as_dict(max_errors=50) for report in reports]}
 
 
-def rebuild_category_tree(job: Job, progress: ProgressCallback) -> dict[str, Any]:
+@job_handler(Job.Kind.REBUILD_TREE, queue="default", params=NoParams, label="Rebuild category tree")
+def rebuild_category_tree(job: Job, params: NoParams, progress: ProgressCallback) -> dict[str, Any]:
     progress(0.1, "rebuilding tree fields")
     Category.objects.rebuild()
     return {"categories": Category.objects.count()}

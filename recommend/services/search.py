@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from catalog.models import Product
 from recommend.models import ModelVersion
 from recommend.services.product_text import ProductDocument
-from recommend.services.registry import active_version_id
+from recommend.core.registry import active_version_id
 
 RRF_K = 60
 WORD = re.compile(r"\w+", re.UNICODE)

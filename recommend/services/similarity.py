@@ -14,6 +14,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from catalog.models import Interaction, Product
-from recommend.models import DuplicatePair, ModelVersion, SimilarItem
+from recommend.core.jobs import job_handler
+from recommend.core.progress import ProgressCallback
+from recommend.models import DuplicatePair, Job, ModelVersion, SimilarItem
 from recommend.services.product_text import ProductDocument, product_documents
-from recommend.services.registry import (
+from recommend.core.registry import (
     active_version_id,
     artifact_local_path,
     model_version_activate,
@@ -35,7 +38,6 @@ from recommend.services.registry import (
 from recommend.services.search import search_index_rebuild, search_index_update
 
 logger = logging.getLogger(__name__)
-ProgressCallback = Callable[[float, str], None]
 ARTIFACT_NAME = "similar.tar"
 
 
@@ -348,7 +350,15 @@ def find_duplicates(documents: Sequence[ProductDocument], vectors: np.ndarray, v
     return len(pairs)
 
 
-def similarity_job(job: Any, progress: ProgressCallback) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BuildSimilarParams:
+    reason: str = ""
+    products: int | None = None
+    demo: bool = False
+
+
+@job_handler(Job.Kind.BUILD_SIMILAR, queue="training", params=BuildSimilarParams, label="Build similar items")
+def similarity_job(job: Any, params: BuildSimilarParams, progress: ProgressCallback) -> dict[str, Any]:
     version = similarity_build(progress=progress)
     return {"model_version": version.pk, "version": version.version, **version.metrics}
 

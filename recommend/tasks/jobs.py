@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from recommend.services.jobs import job_run
+from recommend.core.jobs import job_run
 
 
 @shared_task(

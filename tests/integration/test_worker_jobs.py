@@ -6,7 +6,7 @@ import pytest
 
 from catalog.models import Interaction, Product
 from recommend.models import Job
-from recommend.services.jobs import job_create
+from recommend.core.jobs import job_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,9 +4,9 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from recommend.models import Job, ModelVersion
-from recommend.services import jobs
-from recommend.services.jobs import job_create, job_retry, job_run, register_job_handler
-from recommend.services.registry import (
+from recommend.core import jobs
+from recommend.core.jobs import NoParams, job_create, job_handler, job_retry, job_run
+from recommend.core.registry import (
     ArtifactChecksumError,
     active_version_id,
     artifact_local_path,
@@ -22,22 +22,22 @@ pytestmark = pytest.mark.django_db
 SEEN_PROGRESS: list[float] = []
 
 
-def counting_handler(job, progress):
+def counting_handler(job, params, progress):
     for step in range(1, 5):
         progress(step / 4, f"step {step}")
         SEEN_PROGRESS.append(Job.objects.get(pk=job.pk).progress)
     return {"steps": 4}
 
 
-def failing_handler(job, progress):
+def failing_handler(job, params, progress):
     raise RuntimeError("disk on fire")
 
 
 @pytest.fixture
 def test_handlers(monkeypatch):
     monkeypatch.setattr(jobs, "JOB_HANDLERS", dict(jobs.JOB_HANDLERS))
-    register_job_handler("count", f"{__name__}.counting_handler")
-    register_job_handler("fail", f"{__name__}.failing_handler")
+    job_handler("count", params=NoParams)(counting_handler)
+    job_handler("fail", params=NoParams)(failing_handler)
     SEEN_PROGRESS.clear()
 
 

@@ -13,7 +13,7 @@ from catalog.sample_data import write_sample_dataset
 from catalog.services import import_preset
 from recommend.models import Job
 from recommend.services.demo import DEMO_MODEL_JOBS
-from recommend.services.jobs import automatic_jobs_suspended, job_create, job_run
+from recommend.core.jobs import automatic_jobs_suspended, job_create, job_run
 
 # Rows per preset for the quick demo (None = all). --full imports everything.
 QUICK_LIMITS = {"flipkart": None, "beauty": None, "groceries": None, "fashion": 5000}

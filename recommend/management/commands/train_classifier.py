@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from recommend.models import Job
 from recommend.services.classification import NotEnoughTrainingData, classifier_train
-from recommend.services.jobs import job_create
+from recommend.core.jobs import job_create
 
 
 class Command(BaseCommand):

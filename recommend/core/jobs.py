@@ -1,37 +1,98 @@
-"""Long-running jobs: creation, enqueueing on commit, running with progress, failure capture.
+"""Long-running jobs: a handler registry, creation with validated params, enqueueing on commit, running.
 
-A job is a row that a worker picks up by id. Running is idempotent: a job already done is not
-run again, and a job whose worker died (acks_late re-delivers it) starts over from `running`.
+Each capability registers its handlers in its own `jobs.py` with `@job_handler(kind, queue=..., params=...)`;
+`RecommendConfig.ready()` imports those modules, so core never names a capability. A handler is
+`handler(job, params, progress) -> dict` where `params` is an instance of the registered frozen dataclass
+(built from `job.params` and validated when the job is created) and the dict is stored as the job's result.
+
+A job is a row that a worker picks up by id. Running is idempotent: a job already done is not run again.
 """
 
+import dataclasses
 import logging
 import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from importlib import import_module
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from recommend.core.progress import ProgressCallback
 from recommend.models import Job
 
 logger = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[float, str], None]
+Handler = Callable[[Job, Any, ProgressCallback], dict[str, Any] | None]
 
-# kind -> (dotted path of the handler, Celery queue). A handler is `handler(job, progress) -> dict`
-# and returns the result stored on the job.
-JOB_HANDLERS: dict[str, tuple[str, str]] = {
-    Job.Kind.IMPORT: ("recommend.services.job_handlers.run_import", "default"),
-    Job.Kind.REBUILD_TREE: ("recommend.services.job_handlers.rebuild_category_tree", "default"),
-    Job.Kind.TRAIN_CLASSIFIER: ("recommend.services.classification.run_train_classifier", "training"),
-    Job.Kind.CLASSIFY: ("recommend.services.classification.run_classify", "inference"),
-    Job.Kind.BUILD_SIMILAR: ("recommend.services.similarity.similarity_job", "training"),
-}
+
+@dataclass(frozen=True)
+class NoParams:
+    """For handlers that take no parameters."""
+
+
+@dataclass(frozen=True)
+class JobHandler:
+    kind: str
+    function: Handler
+    queue: str
+    params: type
+    time_limit: int
+    label: str
+
+
+JOB_HANDLERS: dict[str, JobHandler] = {}
+
+
+class JobParamsError(ValueError):
+    """The params given for a job do not fit its handler's params dataclass."""
+
+
+def job_handler(
+    kind: str,
+    *,
+    queue: str = "default",
+    params: type = NoParams,
+    time_limit: int | None = None,
+    label: str = "",
+) -> Callable[[Handler], Handler]:
+    """Register `function` as the handler of job `kind` on `queue`; `params` is a frozen dataclass."""
+    if not dataclasses.is_dataclass(params):
+        raise TypeError(f"params of job {kind!r} must be a dataclass, not {params!r}")
+
+    def register(function: Handler) -> Handler:
+        limit = time_limit or int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600))
+        JOB_HANDLERS[kind] = JobHandler(kind, function, queue, params, limit, label or kind.replace("_", " ").capitalize())
+        return function
+
+    return register
+
+
+def job_kind_label(kind: str) -> str:
+    handler = JOB_HANDLERS.get(kind)
+    return handler.label if handler else kind
+
+
+def job_params_parse(*, kind: str, params: dict[str, Any] | None) -> Any:
+    """Build the handler's params dataclass from a dict; unknown or badly typed fields raise JobParamsError."""
+    handler = JOB_HANDLERS[kind]
+    fields = {field.name for field in dataclasses.fields(handler.params)}
+    given = dict(params or {})
+    unknown = sorted(set(given) - fields)
+    if unknown:
+        raise JobParamsError(f"Unknown parameter(s) for job {kind!r}: {', '.join(unknown)}; known: {sorted(fields)}.")
+    try:
+        parsed = handler.params(**given)
+    except TypeError as error:
+        raise JobParamsError(f"Bad parameters for job {kind!r}: {error}") from error
+    validate = getattr(parsed, "validate", None)
+    if callable(validate):
+        validate()  # may raise JobParamsError (or ValueError) with a field message
+    return parsed
 
 
 _automatic = threading.local()
@@ -57,14 +118,15 @@ def job_is_pending(kind: str) -> bool:
     return Job.objects.filter(kind=kind, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).exists()
 
 
-def register_job_handler(kind: str, dotted_path: str, queue: str = "default") -> None:
-    JOB_HANDLERS[kind] = (dotted_path, queue)
-
-
-def job_create(*, kind: str, params: dict[str, Any] | None = None, user: Any = None, enqueue: bool = True) -> Job:
+def job_create(*, kind: str, params: Any = None, user: Any = None, enqueue: bool = True) -> Job:
+    """Create a job with params validated against its handler (a dict or the params dataclass itself)."""
     if kind not in JOB_HANDLERS:
         raise ValueError(f"Unknown job kind {kind!r}; known: {', '.join(sorted(JOB_HANDLERS))}.")
-    job = Job.objects.create(kind=kind, params=params or {}, created_by=user if user and user.pk else None)
+    if dataclasses.is_dataclass(params) and not isinstance(params, type):
+        params = dataclasses.asdict(params)
+    parsed = job_params_parse(kind=kind, params=params)
+    stored = {key: value for key, value in dataclasses.asdict(parsed).items() if key in (params or {})}
+    job = Job.objects.create(kind=kind, params=stored, created_by=user if user and user.pk else None)
     if enqueue:
         job_enqueue(job=job)
     return job
@@ -73,7 +135,7 @@ def job_create(*, kind: str, params: dict[str, Any] | None = None, user: Any = N
 def job_enqueue(*, job: Job) -> None:
     from recommend.tasks import run_job
 
-    queue = JOB_HANDLERS[job.kind][1]
+    queue = JOB_HANDLERS[job.kind].queue
     # A worker must never see a job row that is not committed yet.
     transaction.on_commit(lambda: run_job.apply_async(args=[job.pk], queue=queue))
 
@@ -113,11 +175,10 @@ def job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> Job:
         message="started",
     )
     job.refresh_from_db()
-    dotted_path = JOB_HANDLERS[job.kind][0]
-    module_name, function_name = dotted_path.rsplit(".", 1)
-    handler = getattr(import_module(module_name), function_name)
+    handler = JOB_HANDLERS[job.kind]
     try:
-        result = handler(job, JobProgress(job, on_progress))
+        params = job_params_parse(kind=job.kind, params=job.params)
+        result = handler.function(job, params, JobProgress(job, on_progress))
     except Exception as error:
         logger.exception("job %s failed", job.pk)
         Job.objects.filter(pk=job.pk).update(

@@ -1,0 +1,18 @@
+"""The one progress callback type: `progress(fraction 0..1, message)`, used by jobs, commands and ml code."""
+
+from collections.abc import Callable
+
+ProgressCallback = Callable[[float, str], None]
+
+
+def no_progress(fraction: float, message: str = "") -> None:
+    """A progress callback that ignores every update."""
+
+
+def scaled_progress(progress: ProgressCallback, start: float, end: float) -> ProgressCallback:
+    """A callback that maps a phase's own 0..1 onto [start, end] of the parent's progress."""
+
+    def report(fraction: float, message: str = "") -> None:
+        progress(start + (end - start) * min(max(fraction, 0.0), 1.0), message)
+
+    return report

@@ -45,9 +45,9 @@ def prepare_site(workdir: Path, limit: int | None) -> list[int]:
 
     from catalog.models import Product
     from catalog.services import import_preset
-    from recommend.models import ModelVersion
     from recommend.core.jobs import automatic_jobs_suspended
     from recommend.core.registry import active_version_id
+    from recommend.models import ModelVersion
     from recommend.services.similarity import similarity_build
 
     if active_version_id(ModelVersion.Kind.SIMILAR) is None:

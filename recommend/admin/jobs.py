@@ -10,9 +10,9 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from recommend.core.jobs import job_create, job_retry
 from recommend.forms import ImportJobForm
 from recommend.models import Job, ModelVersion
-from recommend.core.jobs import job_create, job_retry
 
 
 @admin.register(Job)

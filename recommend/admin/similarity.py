@@ -8,9 +8,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from recommend.core.jobs import job_create, job_is_pending
 from recommend.models import DuplicatePair, Job, SimilarItem
 from recommend.services.duplicates import duplicate_dismiss, duplicate_merge
-from recommend.core.jobs import job_create, job_is_pending
 
 
 def product_cell(product: Any) -> str:

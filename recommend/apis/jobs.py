@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from catalog.importers.presets import PRESETS
-from recommend.models import Job
 from recommend.core.jobs import job_create
+from recommend.models import Job
 
 
 class JobOutput(serializers.ModelSerializer):

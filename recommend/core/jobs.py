@@ -66,7 +66,9 @@ def job_handler(
 
     def register(function: Handler) -> Handler:
         limit = time_limit or int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600))
-        JOB_HANDLERS[kind] = JobHandler(kind, function, queue, params, limit, label or kind.replace("_", " ").capitalize())
+        JOB_HANDLERS[kind] = JobHandler(
+            kind, function, queue, params, limit, label or kind.replace("_", " ").capitalize()
+        )
         return function
 
     return register

@@ -14,10 +14,10 @@ from django.dispatch import receiver
 
 from catalog.models import Product
 from catalog.signals import products_imported
-from recommend.models import ModelVersion
-from recommend.services.classification import classifier_retrain_queue
 from recommend.core.jobs import automatic_jobs_enabled
 from recommend.core.registry import active_version_id
+from recommend.models import ModelVersion
+from recommend.services.classification import classifier_retrain_queue
 from taxonomy.models import Category
 from taxonomy.signals import taxonomy_changed
 

@@ -8,9 +8,9 @@ from django.dispatch import receiver
 
 from catalog.models import Product
 from catalog.signals import products_changed, products_imported
-from recommend.models import Job, ModelVersion
 from recommend.core.jobs import automatic_jobs_enabled, job_create, job_is_pending
 from recommend.core.registry import active_version_id
+from recommend.models import Job, ModelVersion
 
 
 @receiver(post_save, sender=Product)

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from catalog.models import Product
-from recommend.models import ModelVersion, SimilarItem
 from recommend.core.registry import active_version_id
+from recommend.models import ModelVersion, SimilarItem
 
 CATEGORY_SCOPES = ("any", "same", "other")
 

@@ -23,6 +23,14 @@ from django.utils import timezone
 
 from catalog.models import Product, ProductAttributeValue
 from catalog.services import products_set_category
+from recommend.core.jobs import job_create, job_handler, job_is_pending
+from recommend.core.progress import ProgressCallback
+from recommend.core.registry import (
+    model_version_activate,
+    model_version_create,
+    model_version_mark,
+    model_version_save_artifact,
+)
 from recommend.models import CategorySuggestion, Job, ModelVersion
 from recommend.services.classification_serving import (
     NoActiveClassifier,
@@ -33,14 +41,6 @@ from recommend.services.classification_serving import (
     live_path_of_prediction,
     load_classifier,
     predict_categories,
-)
-from recommend.core.jobs import job_create, job_handler, job_is_pending
-from recommend.core.progress import ProgressCallback
-from recommend.core.registry import (
-    model_version_activate,
-    model_version_create,
-    model_version_mark,
-    model_version_save_artifact,
 )
 from taxonomy.models import Category
 

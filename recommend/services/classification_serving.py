@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from recommend.models import ModelVersion
 from recommend.core.registry import active_version_id, artifact_local_path
+from recommend.models import ModelVersion
 from taxonomy.models import Category
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from catalog.models import Product
+from recommend.core.registry import active_version_id
 from recommend.models import ModelVersion
 from recommend.services.product_text import ProductDocument
-from recommend.core.registry import active_version_id
 
 RRF_K = 60
 WORD = re.compile(r"\w+", re.UNICODE)

@@ -25,8 +25,6 @@ from django.db import connection, transaction
 from catalog.models import Interaction, Product
 from recommend.core.jobs import job_handler
 from recommend.core.progress import ProgressCallback
-from recommend.models import DuplicatePair, Job, ModelVersion, SimilarItem
-from recommend.services.product_text import ProductDocument, product_documents
 from recommend.core.registry import (
     active_version_id,
     artifact_local_path,
@@ -35,6 +33,8 @@ from recommend.core.registry import (
     model_version_mark,
     model_version_save_artifact,
 )
+from recommend.models import DuplicatePair, Job, ModelVersion, SimilarItem
+from recommend.services.product_text import ProductDocument, product_documents
 from recommend.services.search import search_index_rebuild, search_index_update
 
 logger = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ import pytest
 from catalog.importers import ProductMapping
 from catalog.models import Product
 from catalog.services import import_file
-from recommend.models import CategorySuggestion, Job, ModelVersion
 from recommend.core.jobs import job_create
+from recommend.models import CategorySuggestion, Job, ModelVersion
 from tests.factories import CategoryFactory, ProductFactory
 from tests.integration.test_worker_jobs import watch
 

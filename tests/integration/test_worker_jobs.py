@@ -5,8 +5,8 @@ import time
 import pytest
 
 from catalog.models import Interaction, Product
-from recommend.models import Job
 from recommend.core.jobs import job_create
+from recommend.models import Job
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

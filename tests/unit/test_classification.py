@@ -9,11 +9,11 @@ from django.urls import reverse
 from catalog.importers import ProductMapping
 from catalog.models import Product
 from catalog.services import import_file
+from recommend.core.jobs import job_create, job_run
 from recommend.models import CategorySuggestion, Job, ModelVersion
 from recommend.services import classification
 from recommend.services.classification import classifier_train, products_classify
 from recommend.services.classification_serving import forget_loaded_classifiers, predict_categories
-from recommend.core.jobs import job_create, job_run
 from taxonomy.services import category_move
 from tests.factories import CategoryFactory, ProductFactory
 

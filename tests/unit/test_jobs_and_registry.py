@@ -3,7 +3,6 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from recommend.models import Job, ModelVersion
 from recommend.core import jobs
 from recommend.core.jobs import NoParams, job_create, job_handler, job_retry, job_run
 from recommend.core.registry import (
@@ -16,6 +15,7 @@ from recommend.core.registry import (
     model_version_rollback,
     model_version_save_artifact,
 )
+from recommend.models import Job, ModelVersion
 
 pytestmark = pytest.mark.django_db
 

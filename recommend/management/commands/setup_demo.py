@@ -11,9 +11,9 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.sample_data import write_sample_dataset
 from catalog.services import import_preset
+from recommend.core.jobs import automatic_jobs_suspended, job_create, job_run
 from recommend.models import Job
 from recommend.services.demo import DEMO_MODEL_JOBS
-from recommend.core.jobs import automatic_jobs_suspended, job_create, job_run
 
 # Rows per preset for the quick demo (None = all). --full imports everything.
 QUICK_LIMITS = {"flipkart": None, "beauty": None, "groceries": None, "fashion": 5000}

@@ -1,0 +1,1 @@
+"""Shared pieces of the pure ML code: metrics, splits, the model protocol and a registry by name."""

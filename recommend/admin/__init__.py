@@ -5,3 +5,4 @@ from recommend.admin import (
     jobs,  # noqa: F401
     similarity,  # noqa: F401
 )
+from recommend.core import model_admin  # noqa: F401  (model versions: compare, activate, roll back)

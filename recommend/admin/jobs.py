@@ -1,4 +1,4 @@
-"""Back office for jobs (what the workers do, with progress) and the model registry."""
+"""Back office for jobs (what the workers do, with progress); model versions live in recommend.core.model_admin."""
 
 from typing import Any
 
@@ -8,11 +8,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from recommend.core.jobs import job_create, job_retry
 from recommend.forms import ImportJobForm
-from recommend.models import Job, ModelVersion
+from recommend.models import Job
 
 
 @admin.register(Job)
@@ -69,27 +69,3 @@ class JobAdmin(admin.ModelAdmin):
             "data_dir": settings.SHOP_DATA_DIR,
         }
         return render(request, "admin/recommend/job/import.html", context)
-
-
-@admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
-    list_display = ["kind", "version", "status", "headline_metric", "created_at", "activated_at"]
-    list_filter = ["kind", "status"]
-    readonly_fields = ["metrics_table", *(f.name for f in ModelVersion._meta.fields)]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.display(description="Key metric")
-    def headline_metric(self, version: ModelVersion) -> str:
-        for key in ("heldout.path_accuracy",):
-            if key in version.metrics:
-                return f"{key.split('.')[-1]} {version.metrics[key]:.3f}"
-        return "—"
-
-    @admin.display(description="Metrics")
-    def metrics_table(self, version: ModelVersion) -> str:
-        if not version.metrics:
-            return "—"
-        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", sorted(version.metrics.items()))
-        return format_html("<table>{}</table>", rows)

@@ -30,6 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from catalog.flipkart import flipkart_category_parts  # noqa: E402
 from recommend.ml.baseline_classifier import TfidfSvmBaseline  # noqa: E402
 from recommend.ml.classification_metrics import evaluate, level_scores  # noqa: E402
 from recommend.ml.classifier import ClassifierConfig, train_classifier  # noqa: E402
@@ -60,11 +61,7 @@ def load_flipkart(base: Path) -> Dataset:
     with open(base / "flipkart_ecommerce_sample" / "flipkart_20k_joined.csv", newline="") as fh:
         for row in csv.DictReader(fh):
             title = (row.get("product_name") or "").strip()
-            try:
-                tree = json.loads(row["product_category_tree"])[0]
-            except (ValueError, IndexError, TypeError):
-                continue
-            parts = [p.strip() for p in tree.split(">>")]
+            parts = flipkart_category_parts(row["product_category_tree"])
             if title and len(parts) >= 4:
                 texts.append(title)
                 paths.append(tuple(parts[:DEPTH]))

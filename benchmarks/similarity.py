@@ -49,6 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from catalog.flipkart import flipkart_category_parts  # noqa: E402
 from recommend.ml.ann_index import VectorIndex, normalize  # noqa: E402
 from recommend.ml.cooccurrence import build_cooccurrence, merge_neighbors  # noqa: E402
 from recommend.ml.duplicates import (  # noqa: E402
@@ -91,10 +92,7 @@ def encode_cached(texts: list[str], name: str) -> np.ndarray:
 
 
 def flipkart_path(tree: str) -> list[str]:
-    try:
-        return [p.strip() for p in json.loads(tree)[0].split(">>")]
-    except (ValueError, IndexError, TypeError):
-        return []
+    return flipkart_category_parts(tree)
 
 
 def tie_aware_recall(approx_scores: np.ndarray, exact_scores: np.ndarray, k: int) -> float:

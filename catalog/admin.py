@@ -12,7 +12,7 @@ from django.shortcuts import render
 from catalog.forms import MoveToCategoryForm
 from catalog.models import Brand, Interaction, Product, ProductAttributeValue
 from catalog.selectors import products_in_subtree
-from catalog.services import products_set_category
+from catalog.services import products_set_active, products_set_category
 from taxonomy.admin import AttributeNodeAdminBase, CategoryAdminBase
 from taxonomy.models import AttributeNode, Category
 
@@ -23,6 +23,8 @@ class CategoryAdmin(CategoryAdminBase):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         queryset = super().get_queryset(request)
+        if request.path.endswith("/autocomplete/"):  # search-as-you-type shows paths, not counts
+            return queryset
         # One query: products counted per node including every descendant.
         return Category.objects.add_related_count(queryset, Product, "category", "products_total", cumulative=True)
 
@@ -66,7 +68,7 @@ class CategorySubtreeFilter(admin.SimpleListFilter):
         if selected is None:
             nodes = list(Category.objects.root_nodes())
             return [(str(c.pk), c.name) for c in nodes]
-        path = [(str(c.pk), "› " * c.level + c.name) for c in selected.get_ancestors(include_self=True)]
+        path = [(str(c.pk), "› " * c.level + c.name) for c in selected.ancestry]
         children = [(str(c.pk), "› " * c.level + c.name) for c in selected.get_children()]
         return path + children
 
@@ -161,11 +163,13 @@ class ProductAdmin(admin.ModelAdmin):
 
     @admin.action(description="Show selected products in the shop", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        self.message_user(request, f"{queryset.update(is_active=True)} products shown.", messages.SUCCESS)
+        count = products_set_active(product_ids=list(queryset.values_list("pk", flat=True)), is_active=True)
+        self.message_user(request, f"{count} products shown.", messages.SUCCESS)
 
     @admin.action(description="Hide selected products from the shop", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        self.message_user(request, f"{queryset.update(is_active=False)} products hidden.", messages.SUCCESS)
+        count = products_set_active(product_ids=list(queryset.values_list("pk", flat=True)), is_active=False)
+        self.message_user(request, f"{count} products hidden.", messages.SUCCESS)
 
 
 @admin.register(Brand)

@@ -5,7 +5,6 @@ from typing import Any
 import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
-from django.utils.text import slugify
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -22,8 +21,9 @@ from catalog.selectors import (
     products_in_subtree,
     products_matching_text,
 )
-from catalog.services import interactions_ingest
+from catalog.services import interactions_ingest, product_create, product_update
 from taxonomy.models import Category
+from taxonomy.selectors import category_path_items
 
 
 class ProductFilter(django_filters.FilterSet):
@@ -95,12 +95,12 @@ class ProductDetailOutput(ProductListOutput):
         ]
 
     def get_category_path(self, product: Product) -> list[dict[str, Any]]:
-        if product.category is None:
-            return []
-        return [{"id": c.pk, "name": c.name} for c in product.category.get_ancestors(include_self=True)]
+        return category_path_items(category=product.category)
 
 
 class ProductInput(serializers.ModelSerializer):
+    """Validation only: the write itself is `product_create` / `product_update` in catalog.services."""
+
     brand = serializers.CharField(required=False, allow_blank=True, max_length=255, write_only=True)
     category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
 
@@ -112,29 +112,6 @@ class ProductInput(serializers.ModelSerializer):
         if len(value) != 3 or not value.isalpha():
             raise serializers.ValidationError("Use a 3-letter ISO currency code.")
         return value.upper()
-
-    def _save(self, validated: dict[str, Any], instance: Product | None) -> Product:
-        brand_name = validated.pop("brand", None)
-        if brand_name is not None:
-            validated["brand"] = (
-                Brand.objects.get_or_create(name=brand_name, defaults={"slug": slugify(brand_name) or "brand"})[0]
-                if brand_name
-                else None
-            )
-        if "category" in validated:
-            validated["category_source"] = Product.CategorySource.MANUAL if validated["category"] else ""
-        if instance is None:
-            return Product.objects.create(**validated)
-        for key, value in validated.items():
-            setattr(instance, key, value)
-        instance.save()
-        return instance
-
-    def create(self, validated: dict[str, Any]) -> Product:
-        return self._save(validated, None)
-
-    def update(self, instance: Product, validated: dict[str, Any]) -> Product:
-        return self._save(validated, instance)
 
 
 class ProductListApi(generics.ListCreateAPIView):
@@ -152,7 +129,7 @@ class ProductListApi(generics.ListCreateAPIView):
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = ProductInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = serializer.save()
+        product = product_create(data=serializer.validated_data)
         product = product_detail_queryset().get(pk=product.pk)
         return Response(ProductDetailOutput(product).data, status=status.HTTP_201_CREATED)
 
@@ -166,21 +143,21 @@ class ProductDetailApi(generics.RetrieveUpdateAPIView):
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return ProductDetailOutput if self.request.method == "GET" else ProductInput
 
-    @extend_schema(request=ProductInput, responses={200: ProductDetailOutput})
-    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def _update(self, request: Request, *, partial: bool) -> Response:
+        """PATCH changes the fields sent; PUT needs the full product. Both go through one service."""
         product = self.get_object()
-        serializer = ProductInput(product, data=request.data, partial=True)
+        serializer = ProductInput(product, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
+        product_update(product=product, data=serializer.validated_data)
         return Response(ProductDetailOutput(product_detail_queryset().get(pk=product.pk)).data)
 
     @extend_schema(request=ProductInput, responses={200: ProductDetailOutput})
+    def patch(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self._update(request, partial=True)
+
+    @extend_schema(request=ProductInput, responses={200: ProductDetailOutput})
     def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        product = self.get_object()
-        serializer = ProductInput(product, data=request.data)
-        serializer.is_valid(raise_exception=True)
-        serializer.save()
-        return Response(ProductDetailOutput(product_detail_queryset().get(pk=product.pk)).data)
+        return self._update(request, partial=False)
 
 
 class ProductReferenceField(serializers.Field):

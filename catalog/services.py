@@ -1,4 +1,4 @@
-"""Writes to the catalog: imports, bulk category moves, interaction ingest."""
+"""Writes to the catalog: product create/update, imports, bulk category and visibility changes, ingest."""
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -6,11 +6,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from catalog.importers import ImportReport, InteractionMapping, ProductMapping, import_interactions, import_products
 from catalog.importers.base import ProgressCallback, read_rows
 from catalog.importers.presets import PRESETS, ImportStep
-from catalog.models import Interaction, Product
+from catalog.models import Brand, Interaction, Product
 from catalog.signals import products_changed
 from taxonomy.models import Category
 
@@ -74,6 +75,52 @@ def import_file(
     total = sum(1 for _ in read_rows(path)) if is_jsonl else count_rows(path)
     step = ImportStep(kind, path, mapping, lambda: limited(read_rows(path), limit), min(total, limit or total))
     return import_steps([step], strict=strict, **kwargs)[0]
+
+
+def brand_get_or_create(*, name: str) -> Brand | None:
+    """The brand called `name` (created on first use); None for a blank name."""
+    name = name.strip()
+    if not name:
+        return None
+    existing = Brand.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        return existing
+    base = slugify(name, allow_unicode=True)[:240] or "brand"
+    taken = set(Brand.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    return Brand.objects.create(name=name, slug=slug)
+
+
+def _product_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """Field values from validated input: a brand given by name, a category given by staff is manual."""
+    fields = dict(data)
+    if "brand" in fields:
+        fields["brand"] = brand_get_or_create(name=fields["brand"] or "")
+    if "category" in fields:
+        fields["category_source"] = Product.CategorySource.MANUAL if fields["category"] else ""
+    return fields
+
+
+@transaction.atomic
+def product_create(*, data: dict[str, Any]) -> Product:
+    """Create a product from validated fields (`brand` is a name, `category` a Category or None)."""
+    return Product.objects.create(**_product_fields(data))
+
+
+@transaction.atomic
+def product_update(*, product: Product, data: dict[str, Any]) -> Product:
+    """Change the given fields only (a partial update passes fewer keys); the same rules as create."""
+    for key, value in _product_fields(data).items():
+        setattr(product, key, value)
+    product.save()
+    return product
+
+
+def products_set_active(*, product_ids: Sequence[int], is_active: bool) -> int:
+    """Show or hide products in the shop. Returns how many rows changed."""
+    return Product.objects.filter(pk__in=product_ids).update(is_active=is_active, updated_at=timezone.now())
 
 
 @transaction.atomic

@@ -13,6 +13,14 @@ from django.http import HttpRequest, HttpResponse
 
 
 class PathAutocompleteJsonView(AutocompleteJsonView):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        # The model admin may load the paths of the whole page at once (one query, not one per answer).
+        prefetch_paths = getattr(self.model_admin, "prefetch_paths", None)
+        if prefetch_paths is not None:
+            prefetch_paths(context["object_list"])
+        return context
+
     def serialize_result(self, obj: Any, to_field_name: str) -> dict[str, Any]:
         result = super().serialize_result(obj, to_field_name)
         path_display = getattr(obj, "path_display", None)

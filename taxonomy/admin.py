@@ -4,44 +4,51 @@ The classes are registered in catalog/admin.py, which adds product counts per no
 app itself knows nothing of products.
 """
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from mptt.admin import DraggableMPTTAdmin
 
 from taxonomy.models import Category
+from taxonomy.selectors import category_ancestries
+from taxonomy.services import tree_node_move
 from taxonomy.signals import taxonomy_changed
 
 
 class TaxonomyTreeAdmin(DraggableMPTTAdmin):
-    """Drag-and-drop tree admin that refuses moves which would clash with a sibling's slug."""
+    """Drag-and-drop tree admin whose moves go through `taxonomy.services.tree_node_move`."""
 
     mptt_level_indent = 18
     prepopulated_fields = {"slug": ("name",)}
 
+    @transaction.atomic
     def _move_node(self, request: HttpRequest) -> HttpResponse:
-        position = request.POST.get("position")
+        # The answer strings are the ones mptt's draggable-admin.js expects ("OK..." / "FAIL...").
         queryset = self.get_queryset(request)
         try:
             cut_item = queryset.get(pk=request.POST.get("cut_item"))
             pasted_on = queryset.get(pk=request.POST.get("pasted_on"))
         except (self.model.DoesNotExist, TypeError, ValueError):
-            return super()._move_node(request)
-        new_parent = pasted_on if position == "last-child" else pasted_on.parent
-        clash = self.model._default_manager.filter(parent=new_parent, slug=cut_item.slug).exclude(pk=cut_item.pk)
-        if clash.exists():
-            self.message_user(
-                request,
-                f"Cannot move “{cut_item}”: “{new_parent or 'the top level'}” already has a child with the slug "
-                f"“{cut_item.slug}”. Rename one of them first.",
-                level=messages.ERROR,
-            )
-            return HttpResponse("FAIL, slug clash.")
-        response = super()._move_node(request)
-        if response.content.startswith(b"OK"):
-            taxonomy_changed.send(sender=self.model, reason="move", category_ids=[cut_item.pk])
-        return response
+            self.message_user(request, "Objects have disappeared, try again.", level=messages.ERROR)
+            return HttpResponse("FAIL, invalid objects.")
+        if not self.has_change_permission(request, cut_item):
+            self.message_user(request, "No permission", level=messages.ERROR)
+            return HttpResponse("FAIL, no permission.")
+        before = self.get_data_before_update(request, cut_item, pasted_on)
+        try:
+            self.move_node(request, node=cut_item, target=pasted_on, position=request.POST.get("position", ""))
+        except ValueError as error:
+            self.message_user(request, str(error), level=messages.ERROR)
+            return HttpResponse("FAIL, invalid move.")
+        self.log_change(request, cut_item, self.get_move_node_change_message(request, cut_item, pasted_on, before))
+        self.message_user(request, f"{cut_item} has been successfully moved.")
+        return HttpResponse("OK, moved.")
+
+    def move_node(self, request: HttpRequest, *, node: Any, target: Any, position: str) -> None:
+        tree_node_move(node=node, target=target, position=position)
 
 
 class CategoryAdminBase(TaxonomyTreeAdmin):
@@ -56,6 +63,9 @@ class CategoryAdminBase(TaxonomyTreeAdmin):
     def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         taxonomy_changed.send(sender=Category, reason="edit" if change else "create", category_ids=[obj.pk])
+
+    def prefetch_paths(self, categories: Iterable[Category]) -> None:
+        category_ancestries(categories=categories)
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)

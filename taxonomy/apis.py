@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from taxonomy.models import Category
-from taxonomy.selectors import attribute_tree, category_tree, tree_cache_version
+from taxonomy.selectors import attribute_tree, category_path_items, category_tree, tree_cache_version
 
 TREE_CACHE_SECONDS = 60
 
@@ -49,7 +49,7 @@ class CategoryDetailOutput(serializers.ModelSerializer):
         fields = ["id", "name", "slug", "description", "level", "path", "children", "is_active", "source"]
 
     def get_path(self, category: Category) -> list[dict[str, Any]]:
-        return [{"id": c.pk, "name": c.name} for c in category.get_ancestors(include_self=True)]
+        return category_path_items(category=category)
 
     def get_children(self, category: Category) -> list[dict[str, Any]]:
         return list(category.get_children().values("id", "name", "slug"))

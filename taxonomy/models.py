@@ -1,5 +1,7 @@
 """The category tree and the attribute tree (group > attribute > value). Knows nothing of products."""
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -42,8 +44,24 @@ class Category(MPTTModel):
         return reverse("storefront:category", kwargs={"pk": self.pk, "slug": self.slug})
 
     @property
+    def ancestry(self) -> list["Category"]:
+        """Root to self: THE way to get a category's path (a list of nodes).
+
+        One query per node, or none when `taxonomy.selectors.category_ancestries` prefetched a
+        whole page of nodes in one query.
+        """
+        prefetched = getattr(self, "_prefetched_ancestry", None)
+        if prefetched is not None:
+            return prefetched
+        return list(self.get_ancestors(include_self=True))
+
+    def refresh_from_db(self, *args: Any, **kwargs: Any) -> None:
+        self.__dict__.pop("_prefetched_ancestry", None)  # a reload may follow a move
+        super().refresh_from_db(*args, **kwargs)
+
+    @property
     def path(self) -> list[str]:
-        return [node.name for node in self.get_ancestors(include_self=True)]
+        return [node.name for node in self.ancestry]
 
     @property
     def path_display(self) -> str:

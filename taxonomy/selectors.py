@@ -1,9 +1,10 @@
 """Reads of the taxonomy trees."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from taxonomy.models import AttributeNode, Category
 
@@ -45,8 +46,34 @@ def _nest(rows: Any) -> list[dict[str, Any]]:
     return roots
 
 
+def category_ancestries(*, categories: Iterable[Category | None]) -> dict[int, list[Category]]:
+    """{id: [root, ..., node]} for many categories from one query; primes each node's `ancestry`.
+
+    A list of products or autocomplete answers that shows paths calls this once per page
+    instead of one ancestors query per row.
+    """
+    nodes = {c.pk: c for c in categories if c is not None}
+    if not nodes:
+        return {}
+    bounds = Q()
+    for node in nodes.values():
+        bounds |= Q(tree_id=node.tree_id, lft__lte=node.lft, rght__gte=node.rght)
+    ancestors = list(Category.objects.filter(bounds).order_by("tree_id", "lft"))
+    result = {}
+    for pk, node in nodes.items():
+        chain = [a for a in ancestors if a.tree_id == node.tree_id and a.lft <= node.lft and a.rght >= node.rght]
+        node._prefetched_ancestry = chain  # type: ignore[attr-defined]
+        result[pk] = chain
+    return result
+
+
+def category_path_items(*, category: Category | None) -> list[dict[str, Any]]:
+    """The path as the API shows it: [{"id", "name"}, ...] from the root."""
+    return [{"id": node.pk, "name": node.name} for node in category.ancestry] if category else []
+
+
 def category_breadcrumb(*, category: Category) -> list[Category]:
-    return list(category.get_ancestors(include_self=True))
+    return category.ancestry
 
 
 TREE_VERSION_KEY = "taxonomy:tree_version"
@@ -58,7 +85,8 @@ def tree_cache_version() -> int:
 
 
 def category_paths() -> dict[int, list[str]]:
-    """{category id: [root name, ..., own name]} for the whole tree, from one query."""
+    """{category id: [root name, ..., own name]} for the WHOLE tree, from one query (the names of
+    every node's `ancestry`, for jobs that need all of them at once)."""
     rows = list(Category.objects.order_by("tree_id", "lft").values_list("pk", "parent_id", "name"))
     paths: dict[int, list[str]] = {}
     for pk, parent_id, name in rows:  # tree order: a parent always comes before its children

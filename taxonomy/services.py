@@ -4,6 +4,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import transaction
 from django.utils.text import slugify
+from mptt.exceptions import InvalidMove
+from mptt.models import MPTTModel
 
 from taxonomy.models import AttributeNode, Category
 from taxonomy.signals import taxonomy_changed
@@ -90,15 +92,45 @@ def category_create(*, name: str, parent: Category | None = None, description: s
     return category
 
 
+CHILD_POSITIONS = ("first-child", "last-child")
+
+
+def _new_parent(target: MPTTModel | None, position: str) -> MPTTModel | None:
+    if target is None or position in CHILD_POSITIONS:
+        return target
+    return target.parent  # "left" / "right": a sibling of target
+
+
 @transaction.atomic
+def tree_node_move(*, node: MPTTModel, target: MPTTModel | None, position: str = "last-child") -> MPTTModel:
+    """Move a node of either tree (with its subtree) next to or under `target`.
+
+    Refuses a move into the node's own subtree and one that would give two siblings the same slug
+    (slugs are unique per parent, and the storefront URLs use them).
+    """
+    if position not in (*CHILD_POSITIONS, "left", "right"):
+        raise ValueError(f"Unknown position {position!r}.")
+    if target is not None and (target == node or target.is_descendant_of(node)):
+        raise ValueError(f"A {node._meta.verbose_name} cannot be moved into itself or one of its descendants.")
+    parent = _new_parent(target, position)
+    clash = type(node)._default_manager.filter(parent=parent, slug=node.slug).exclude(pk=node.pk)
+    if clash.exists():
+        raise ValueError(
+            f"Cannot move “{node}”: “{parent or 'the top level'}” already has a child with the slug "
+            f"“{node.slug}”. Rename one of them first."
+        )
+    try:
+        node.move_to(target, position)
+    except InvalidMove as error:
+        raise ValueError(str(error)) from None
+    node.refresh_from_db()
+    taxonomy_changed.send(sender=type(node), reason="move", category_ids=[node.pk])
+    return node
+
+
 def category_move(*, category: Category, target: Category | None, position: str = "last-child") -> Category:
-    """Move a node (with its subtree) under `target`; refuses to move a node into itself."""
-    if target is not None and (target == category or target.is_descendant_of(category)):
-        raise ValueError("A category cannot be moved into itself or one of its descendants.")
-    category.move_to(target, position)
-    category.refresh_from_db()
-    taxonomy_changed.send(sender=Category, reason="move", category_ids=[category.pk])
-    return category
+    """Move a category (with its subtree) under `target`; refuses to move a node into itself."""
+    return tree_node_move(node=category, target=target, position=position)
 
 
 def attribute_get_or_create(

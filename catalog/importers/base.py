@@ -1,14 +1,19 @@
-"""Shared pieces of every importer: reading rows, the error report, batching."""
+"""Shared pieces of every importer: reading rows, the error report, batching, the import loop."""
 
 import csv
 import gzip
 import io
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
+
+from django.db import transaction
+from tqdm import tqdm
 
 Row = dict[str, Any]
 ProgressCallback = Callable[[float, str], None]
@@ -55,7 +60,7 @@ class ImportReport:
         )
 
 
-class ImportError_(Exception):
+class ImportAborted(Exception):
     """Raised by a strict import: nothing was written. Carries the report with every bad row."""
 
     def __init__(self, report: ImportReport) -> None:
@@ -132,3 +137,63 @@ def parse_decimal(value: Any, column: str) -> Decimal | None:
     if number >= Decimal("1e10"):
         raise RowInvalid(column, "is too large")
     return number.quantize(Decimal("0.01"))
+
+
+class BatchWriter(Protocol):
+    """What one kind of import supplies to `run_import`: parse a row, write a batch, finish up."""
+
+    batch_size: int
+
+    def parse(self, number: int, row: Row) -> Any:
+        """A record for one row, or RowInvalid(column, reason)."""
+
+    def write(self, records: list[Any]) -> None:
+        """Store a batch of parsed records and count them in the report."""
+
+    def finish(self) -> None:
+        """Called once after the last batch, inside the import's transaction when strict."""
+
+
+def run_import(
+    rows: Iterable[tuple[int, Row]],
+    *,
+    writer: BatchWriter,
+    report: ImportReport,
+    label: str,
+    strict: bool = False,
+    total: int | None = None,
+    progress: ProgressCallback | None = None,
+    show_progress_bar: bool = False,
+) -> ImportReport:
+    """The loop every importer shares: batches, per-row errors, progress, and strict all-or-nothing.
+
+    Bad rows are reported (file, row, column, reason) and skipped; with `strict=True` any bad row
+    aborts the whole import with ImportAborted and nothing is written.
+    """
+    started = time.monotonic()
+    bar = tqdm(total=total, unit="rows", desc=f"{label} {report.file}", disable=not show_progress_bar)
+    try:
+        with transaction.atomic() if strict else nullcontext():
+            for batch in batched(rows, writer.batch_size):
+                records = []
+                for number, row in batch:
+                    try:
+                        records.append(writer.parse(number, row))
+                    except RowInvalid as invalid:
+                        report.errors.append(RowError(report.file, number, invalid.column, invalid.reason))
+                report.rows += len(batch)
+                if records and not (strict and report.errors):
+                    with transaction.atomic():
+                        writer.write(records)
+                bar.update(len(batch))
+                if progress and total:
+                    progress(min(report.rows / total, 0.99), f"{report.rows} of {total} {label} rows")
+            if strict and report.errors:
+                report.created = report.updated = report.unchanged = 0
+                raise ImportAborted(report)
+            writer.finish()
+    finally:
+        bar.close()
+    report.skipped += len(report.errors)
+    report.seconds = time.monotonic() - started
+    return report

@@ -1,25 +1,19 @@
 """Interaction import: events keyed by shopper and product SKU, idempotent by `event_id`."""
 
-import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
-from tqdm import tqdm
 
 from catalog.importers.base import (
-    ImportError_,
     ImportReport,
     ProgressCallback,
     Row,
-    RowError,
     RowInvalid,
-    batched,
     clean_text,
+    run_import,
 )
 from catalog.models import Interaction, Product
 
@@ -90,6 +84,31 @@ def parse_interaction_row(number: int, row: Row, mapping: InteractionMapping, sk
     )
 
 
+class InteractionWriter:
+    """Stores batches of events; an event_id seen before (in the database or the batch) is unchanged."""
+
+    def __init__(self, mapping: InteractionMapping, report: ImportReport) -> None:
+        self.batch_size = settings.IMPORT_BATCH_SIZE * 2
+        self.mapping = mapping
+        self.report = report
+        self.sku_ids = dict(Product.objects.values_list("sku", "pk"))
+
+    def parse(self, number: int, row: Row) -> tuple[int, Interaction]:
+        return number, parse_interaction_row(number, row, self.mapping, self.sku_ids)
+
+    def write(self, records: list[tuple[int, Interaction]]) -> None:
+        events = {event.event_id or f"row-{number}": event for number, event in records}
+        with_ids = [key for key, event in events.items() if event.event_id]
+        seen = set(Interaction.objects.filter(event_id__in=with_ids).values_list("event_id", flat=True))
+        new = [event for event in events.values() if event.event_id not in seen]
+        Interaction.objects.bulk_create(new, ignore_conflicts=True)
+        self.report.created += len(new)
+        self.report.unchanged += len(events) - len(new)
+
+    def finish(self) -> None:
+        pass
+
+
 def import_interactions(
     rows: Iterable[tuple[int, Row]],
     *,
@@ -102,36 +121,13 @@ def import_interactions(
 ) -> ImportReport:
     """Import interaction rows. Rows whose event_id already exists are counted as unchanged."""
     report = ImportReport(file=file_name)
-    started = time.monotonic()
-    sku_ids = dict(Product.objects.values_list("sku", "pk"))
-    bar = tqdm(total=total, unit="rows", desc=f"interactions {file_name}", disable=not show_progress_bar)
-    with transaction.atomic() if strict else nullcontext():
-        for batch in batched(rows, settings.IMPORT_BATCH_SIZE * 2):
-            events: dict[str | int, Interaction] = {}
-            for number, row in batch:
-                try:
-                    interaction = parse_interaction_row(number, row, mapping, sku_ids)
-                except RowInvalid as invalid:
-                    report.errors.append(RowError(file_name, number, invalid.column, invalid.reason))
-                    continue
-                events[interaction.event_id or f"row-{number}"] = interaction
-            report.rows += len(batch)
-            if events and not (strict and report.errors):
-                with transaction.atomic():
-                    with_ids = [key for key, event in events.items() if event.event_id]
-                    seen = set(Interaction.objects.filter(event_id__in=with_ids).values_list("event_id", flat=True))
-                    new = [event for event in events.values() if event.event_id not in seen]
-                    Interaction.objects.bulk_create(new, ignore_conflicts=True)
-                report.created += len(new)
-                report.unchanged += len(events) - len(new)
-            bar.update(len(batch))
-            if progress and total:
-                progress(min(report.rows / total, 0.99), f"{report.rows} of {total} interaction rows")
-        if strict and report.errors:
-            report.created = report.unchanged = 0
-            bar.close()
-            raise ImportError_(report)
-    bar.close()
-    report.skipped = len(report.errors)
-    report.seconds = time.monotonic() - started
-    return report
+    return run_import(
+        rows,
+        writer=InteractionWriter(mapping, report),
+        report=report,
+        label="interaction",
+        strict=strict,
+        total=total,
+        progress=progress,
+        show_progress_bar=show_progress_bar,
+    )

@@ -6,13 +6,13 @@ the column mapping and the row transform that dataset needs.
 
 import csv
 import html
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from catalog.flipkart import flipkart_category_path, flipkart_specifications
 from catalog.importers.base import Row, open_text, read_rows
 from catalog.importers.interactions import InteractionMapping
 from catalog.importers.products import AttributeColumn, ProductMapping
@@ -40,41 +40,6 @@ def limited(rows: Iterator[tuple[int, Row]], limit: int | None) -> Iterator[tupl
 
 
 # --- Flipkart -------------------------------------------------------------------------------
-
-
-def _same_text(a: str, b: str) -> bool:
-    a, b = a.casefold().rstrip(". "), b.casefold().rstrip(". ")
-    return bool(a) and (a == b or b.startswith(a) or a.startswith(b))
-
-
-def flipkart_category_path(tree: str, title: str) -> list[str]:
-    """The path without its last element when that only repeats the title (often cut with '...')."""
-    try:
-        paths = json.loads(tree) if tree.startswith("[") else [tree]
-    except json.JSONDecodeError:
-        paths = [tree.strip('[]"')]
-    parts = [p.strip() for p in (paths[0] if paths else "").split(">>") if p.strip()]
-    if parts and _same_text(parts[-1], title):
-        parts = parts[:-1]
-    return parts
-
-
-def flipkart_specifications(text: str) -> dict[str, str]:
-    """Parse the Ruby-hash-like `{"product_specification"=>[{"key"=>..,"value"=>..}]}` column."""
-    if not text or "=>" not in text:
-        return {}
-    try:
-        data = json.loads(text.replace("=>", ":"))
-    except json.JSONDecodeError:
-        return {}
-    specs = data.get("product_specification") if isinstance(data, dict) else None
-    if isinstance(specs, dict):
-        specs = [specs]
-    result: dict[str, str] = {}
-    for spec in specs or []:
-        if isinstance(spec, dict) and spec.get("key") and spec.get("value"):
-            result[str(spec["key"]).strip()[:100]] = str(spec["value"]).strip()
-    return result
 
 
 def _flipkart_details(data_dir: Path) -> dict[str, Row]:

@@ -4,9 +4,7 @@ Re-running an import updates products by SKU and never duplicates them. Categori
 set by hand are kept; the importer's path is always stored in `source_category_path`.
 """
 
-import time
 from collections.abc import Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,18 +13,15 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.text import slugify
-from tqdm import tqdm
 
 from catalog.importers.base import (
-    ImportError_,
     ImportReport,
     ProgressCallback,
     Row,
-    RowError,
     RowInvalid,
-    batched,
     clean_text,
     parse_decimal,
+    run_import,
 )
 from catalog.models import Brand, Product, ProductAttributeValue
 from catalog.signals import products_imported
@@ -149,6 +144,7 @@ class ProductWriter:
     """Writes batches of records; holds the caches that make a 20k-row import a few dozen queries."""
 
     def __init__(self, mapping: ProductMapping, report: ImportReport) -> None:
+        self.batch_size = settings.IMPORT_BATCH_SIZE
         self.mapping = mapping
         self.report = report
         self.resolver = CategoryPathResolver()
@@ -191,6 +187,12 @@ class ProductWriter:
         if key not in self.enum_values:
             self.enum_values[key] = attribute_value_get_or_create(attribute=attribute, value=value).pk
         return self.enum_values[key]
+
+    def parse(self, number: int, row: Row) -> ProductRecord:
+        return parse_product_row(number, row, self.mapping)
+
+    def finish(self) -> None:
+        self.resolver.finish()
 
     def write(self, records: list[ProductRecord]) -> None:
         self.ensure_brands(r.brand for r in records)
@@ -279,32 +281,17 @@ def import_products(
     """Import product rows. Bad rows are reported (file, row, column, reason) and skipped;
     with `strict=True` any bad row aborts the whole import and nothing is written."""
     report = ImportReport(file=file_name)
-    started = time.monotonic()
-    bar = tqdm(total=total, unit="rows", desc=f"products {file_name}", disable=not show_progress_bar)
-    with transaction.atomic() if strict else nullcontext():
-        writer = ProductWriter(mapping, report)
-        for batch in batched(rows, settings.IMPORT_BATCH_SIZE):
-            records = []
-            for number, row in batch:
-                try:
-                    records.append(parse_product_row(number, row, mapping))
-                except RowInvalid as invalid:
-                    report.errors.append(RowError(file_name, number, invalid.column, invalid.reason))
-            report.rows += len(batch)
-            if records and not (strict and report.errors):
-                with transaction.atomic():
-                    writer.write(records)
-            bar.update(len(batch))
-            if progress and total:
-                progress(min(report.rows / total, 0.99), f"{report.rows} of {total} product rows")
-        if strict and report.errors:
-            report.created = report.updated = 0
-            bar.close()
-            raise ImportError_(report)
-        writer.resolver.finish()
-    bar.close()
-    report.skipped += len(report.errors)
-    report.seconds = time.monotonic() - started
+    writer = ProductWriter(mapping, report)
+    run_import(
+        rows,
+        writer=writer,
+        report=report,
+        label="product",
+        strict=strict,
+        total=total,
+        progress=progress,
+        show_progress_bar=show_progress_bar,
+    )
     if writer.product_ids:
         transaction.on_commit(lambda: products_imported.send(sender=Product, product_ids=writer.product_ids))
     return report

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.importers import ImportError_, InteractionMapping, ProductMapping
+from catalog.importers import ImportAborted, InteractionMapping, ProductMapping
 from catalog.importers.presets import flipkart, flipkart_category_path, flipkart_specifications
 from catalog.models import Interaction, Product
 from catalog.services import import_file, import_steps
@@ -68,7 +68,7 @@ def test_reimport_updates_and_never_duplicates(tmp_path):
 
 
 def test_strict_import_writes_nothing_when_a_row_is_bad(tmp_path):
-    with pytest.raises(ImportError_) as error:
+    with pytest.raises(ImportAborted) as error:
         import_file(
             path=write(tmp_path, "p.csv", PRODUCTS_CSV), kind="products", mapping=product_mapping(), strict=True
         )

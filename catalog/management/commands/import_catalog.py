@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from catalog.importers import ImportError_, ImportReport, InteractionMapping, ProductMapping
+from catalog.importers import ImportAborted, ImportReport, InteractionMapping, ProductMapping
 from catalog.importers.presets import PRESETS
 from catalog.services import import_file, import_preset
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
                 reports += import_preset(name=name, data_dir=options["data_dir"], **common)
             if options["file"]:
                 reports.append(self.import_one_file(options, common))
-        except ImportError_ as error:
+        except ImportAborted as error:
             self.write_report([error.report], options["report"])
             raise CommandError(str(error)) from error
         except FileNotFoundError as error:

@@ -163,7 +163,7 @@ def test_fit_labels_threshold_and_mining(tmp_path) -> None:
     x_val = scorer.matrix([(p.a, p.b) for p in val], encoder=_hashing_encoder)
     scorer.fit(x_tr, y_tr, x_val, np.array([p.label for p in val]))
     coef = dict(zip(scorer.features, scorer.coef, strict=True))
-    assert coef["title_cosine"] >= 0 and coef["model_number_conflict"] <= 0  # sign constraints
+    assert coef["text_cosine"] >= 0 and coef["part_number_conflict"] <= 0  # sign constraints
     assert 0 < scorer.threshold < 1 and scorer.meta["val_f1"] > 0.5
     scorer.save(tmp_path / "dup.json")
     assert DuplicateScorer.load(tmp_path / "dup.json").to_dict() == scorer.to_dict()

@@ -1,4 +1,8 @@
-"""Celery application: queues `default`, `inference` and `training`, configured from Django settings."""
+"""Celery application: queues `default`, `inference` and `training`, configured from Django settings.
+
+Beat (`celery -A config beat`, or a worker started with `-B`) runs the job sweep every minute: running jobs
+whose worker stopped sending heartbeats are re-queued or failed, so none stays `running` forever.
+"""
 
 import os
 
@@ -11,4 +15,12 @@ app = Celery("shop")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("inference"), Queue("training"))
 app.conf.task_default_queue = "default"
+app.conf.beat_schedule = {
+    "sweep-stale-jobs": {
+        "task": "recommend.sweep_jobs",
+        "schedule": 60.0,
+        # A sweep that waited a minute in the queue is superseded by the next one.
+        "options": {"queue": "default", "expires": 55},
+    },
+}
 app.autodiscover_tasks()

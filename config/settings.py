@@ -97,7 +97,13 @@ else:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")),
             # WAL lets the web process read while an in-process job writes.
-            "OPTIONS": {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"},
+            # A background job runner (thread or `run_jobs` process) writes beside the web process: wait
+            # for the lock instead of failing, and take it at BEGIN so a transaction never fails upgrading.
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+            },
         }
     }
 
@@ -177,6 +183,28 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
+# Jobs (recommend.core.jobs): time limit per queue unless a handler sets its own (seconds; soft limit, the
+# hard one adds the grace); the broker's visibility timeout stays above the longest so Redis never hands a
+# running job's message to a second worker.
+JOB_TIME_LIMITS = {
+    "default": CELERY_TASK_TIME_LIMIT,
+    "inference": int(os.environ.get("JOB_INFERENCE_TIME_LIMIT", 900)),
+    "training": int(os.environ.get("JOB_TRAINING_TIME_LIMIT", 6 * 3600)),
+}
+JOB_HARD_LIMIT_GRACE_SECONDS = 60
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": max(JOB_TIME_LIMITS.values()) + JOB_HARD_LIMIT_GRACE_SECONDS + 3600,
+    "socket_connect_timeout": 3,
+}
+# A request that enqueues while the broker is down gives up within about a second (the job is marked failed).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))  # a job that kills its worker is not redelivered forever
+JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 15))
+JOB_STALE_AFTER_SECONDS = int(os.environ.get("JOB_STALE_AFTER_SECONDS", 180))  # no heartbeat this long: swept
+JOB_SWEEP_SECONDS = 60  # how often celery beat and each embedded runner sweep
+JOB_POLL_SECONDS = float(os.environ.get("JOB_POLL_SECONDS", 2))  # embedded runner: look for queued jobs
+# True: a job runs synchronously when its transaction commits (tests/conftest.py sets it for unit tests).
+JOB_RUN_INLINE = env_bool("JOB_RUN_INLINE", False)
 
 # Data and models.
 SHOP_DATA_DIR = Path(os.environ.get("SHOP_DATA_DIR", BASE_DIR.parent / "shared" / "data" / "raw"))

@@ -13,6 +13,8 @@ def _isolated_storage(settings, tmp_path):
     from django.core.cache import cache
 
     settings.VAR_DIR = tmp_path / "var"
+    # Without a broker, jobs run synchronously on commit, not in the embedded runner thread.
+    settings.JOB_RUN_INLINE = True
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {

@@ -1,101 +1,96 @@
-"""Long-running jobs: a handler registry, creation with validated params, enqueueing on commit, running.
+"""Long-running jobs, the public API: create with validated params, dispatch, cancel, retry, sweep stale ones.
 
-Each capability registers its handlers in its own `jobs.py` with `@job_handler(kind, queue=..., params=...)`;
-`RecommendConfig.ready()` imports those modules, so core never names a capability. A handler is
-`handler(job, params, progress) -> dict` where `params` is an instance of the registered frozen dataclass
-(built from `job.params` and validated when the job is created) and the dict is stored as the job's result.
+Handlers are registered with `job_handler` (recommend.core.job_registry) and run by `job_run`
+(recommend.core.job_runner); both are re-exported here, so capabilities import everything from this module.
 
-A job is a row that a worker picks up by id. Running is idempotent: a job already done is not run again.
+Where a job runs (`job_run_mode`):
+- `celery`: a broker is configured; the job's message goes to its handler's queue with its time limits.
+  When the broker cannot be reached the job is marked failed with "could not reach the task queue: ..."
+  at once, so the request that created it can answer clearly and nothing waits on it.
+- `embedded`: no broker (`CELERY_TASK_ALWAYS_EAGER`); a request never runs a job itself: the job waits in
+  the database and one background runner thread of this process (or `manage.py run_jobs`) runs queued
+  jobs one at a time, oldest first.
+- `inline`: no broker and `JOB_RUN_INLINE=True` (the unit tests set it in tests/conftest.py): the job runs
+  synchronously when the creating transaction commits, as Celery's eager mode did.
+
+A sweep (`job_sweep`: celery beat every minute, each embedded runner every minute, and on every
+`job_create` / `job_is_pending` of that kind) re-queues or fails running jobs whose heartbeat stopped, so one
+dead worker never blocks the automatic rebuilds that wait for "no job of this kind pending".
 """
 
 import dataclasses
 import logging
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import kombu.exceptions
+from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
-from recommend.core.progress import ProgressCallback
+from recommend.core import job_registry
+from recommend.core.job_registry import (
+    RUN_JOB_TASK,
+    Handler,
+    JobHandler,
+    JobParamsError,
+    NoParams,
+    job_handler,
+    job_handler_get,
+    job_hard_time_limit,
+    job_kind_label,
+    job_params_parse,
+)
+from recommend.core.job_runner import (
+    ACTIVE,
+    JobCancelled,
+    JobProgress,
+    JobTimeLimitExceeded,
+    job_run,
+    job_run_next,
+    over_attempts_message,
+    stale_running,
+    time_limit_message,
+)
 from recommend.models import Job
+
+__all__ = [
+    "JOB_HANDLERS",
+    "Handler",
+    "JobCancelled",
+    "JobHandler",
+    "JobParamsError",
+    "JobProgress",
+    "JobTimeLimitExceeded",
+    "NoParams",
+    "automatic_jobs_enabled",
+    "automatic_jobs_suspended",
+    "job_cancel",
+    "job_create",
+    "job_enqueue",
+    "job_enqueue_failed",
+    "job_handler",
+    "job_is_pending",
+    "job_kind_label",
+    "job_params_parse",
+    "job_retry",
+    "job_run",
+    "job_sweep",
+    "job_worker_loop",
+]
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[Job, Any, ProgressCallback], dict[str, Any] | None]
-
-
-@dataclass(frozen=True)
-class NoParams:
-    """For handlers that take no parameters."""
-
-
-@dataclass(frozen=True)
-class JobHandler:
-    kind: str
-    function: Handler
-    queue: str
-    params: type
-    time_limit: int
-    label: str
-
-
-JOB_HANDLERS: dict[str, JobHandler] = {}
-
-
-class JobParamsError(ValueError):
-    """The params given for a job do not fit its handler's params dataclass."""
-
-
-def job_handler(
-    kind: str,
-    *,
-    queue: str = "default",
-    params: type = NoParams,
-    time_limit: int | None = None,
-    label: str = "",
-) -> Callable[[Handler], Handler]:
-    """Register `function` as the handler of job `kind` on `queue`; `params` is a frozen dataclass."""
-    if not dataclasses.is_dataclass(params):
-        raise TypeError(f"params of job {kind!r} must be a dataclass, not {params!r}")
-
-    def register(function: Handler) -> Handler:
-        limit = time_limit or int(getattr(settings, "CELERY_TASK_TIME_LIMIT", 3600))
-        JOB_HANDLERS[kind] = JobHandler(
-            kind, function, queue, params, limit, label or kind.replace("_", " ").capitalize()
-        )
-        return function
-
-    return register
-
-
-def job_kind_label(kind: str) -> str:
-    handler = JOB_HANDLERS.get(kind)
-    return handler.label if handler else kind
-
-
-def job_params_parse(*, kind: str, params: dict[str, Any] | None) -> Any:
-    """Build the handler's params dataclass from a dict; unknown or badly typed fields raise JobParamsError."""
-    handler = JOB_HANDLERS[kind]
-    fields = {field.name for field in dataclasses.fields(handler.params)}
-    given = dict(params or {})
-    unknown = sorted(set(given) - fields)
-    if unknown:
-        raise JobParamsError(f"Unknown parameter(s) for job {kind!r}: {', '.join(unknown)}; known: {sorted(fields)}.")
-    try:
-        parsed = handler.params(**given)
-    except TypeError as error:
-        raise JobParamsError(f"Bad parameters for job {kind!r}: {error}") from error
-    validate = getattr(parsed, "validate", None)
-    if callable(validate):
-        validate()  # may raise JobParamsError (or ValueError) with a field message
-    return parsed
-
+JOB_HANDLERS = job_registry.JOB_HANDLERS
+QUEUE_ERROR = "could not reach the task queue"
+QUEUED_ON = "queued on "
+# Errors of a broker that is down or unreachable (kombu wraps the transport's own).
+BROKER_ERRORS: tuple[type[BaseException], ...] = (kombu.exceptions.OperationalError, OSError, ConnectionError)
 
 _automatic = threading.local()
 
@@ -116,92 +111,234 @@ def automatic_jobs_enabled() -> bool:
 
 
 def job_is_pending(kind: str) -> bool:
-    """True when a job of this kind is queued or running (receivers use it to debounce)."""
-    return Job.objects.filter(kind=kind, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]).exists()
+    """True when a live job of this kind is queued or running (receivers use it to debounce).
+
+    Stale jobs are swept first, so a job whose worker died does not count as pending.
+    """
+    job_sweep(kind=kind)
+    return Job.objects.filter(kind=kind, status__in=ACTIVE).exists()
 
 
 def job_create(*, kind: str, params: Any = None, user: Any = None, enqueue: bool = True) -> Job:
-    """Create a job with params validated against its handler (a dict or the params dataclass itself)."""
-    if kind not in JOB_HANDLERS:
-        raise ValueError(f"Unknown job kind {kind!r}; known: {', '.join(sorted(JOB_HANDLERS))}.")
+    """Create a job with params validated against its handler (a dict or the params dataclass itself).
+
+    With `enqueue` it is sent when the transaction commits; check `job_enqueue_failed(job)` after a
+    refresh to tell the user the task queue was unreachable (the job is then failed, not stuck).
+    """
+    handler = job_handler_get(kind)
     if dataclasses.is_dataclass(params) and not isinstance(params, type):
         params = dataclasses.asdict(params)
     parsed = job_params_parse(kind=kind, params=params)
     stored = {key: value for key, value in dataclasses.asdict(parsed).items() if key in (params or {})}
-    job = Job.objects.create(kind=kind, params=stored, created_by=user if user and user.pk else None)
+    job_sweep(kind=kind)
+    job = Job.objects.create(
+        kind=kind, params=stored, created_by=user if user and user.pk else None, queue=handler.queue
+    )
     if enqueue:
         job_enqueue(job=job)
     return job
 
 
-def job_enqueue(*, job: Job) -> None:
-    from recommend.tasks import run_job
+def job_run_mode() -> str:
+    """`celery` when a broker is configured; without one `embedded`, or `inline` when JOB_RUN_INLINE is set."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return "celery"
+    return "inline" if settings.JOB_RUN_INLINE else "embedded"
 
-    queue = JOB_HANDLERS[job.kind].queue
+
+def job_enqueue(*, job: Job, note: str = "") -> None:
     # A worker must never see a job row that is not committed yet.
-    transaction.on_commit(lambda: run_job.apply_async(args=[job.pk], queue=queue))
+    transaction.on_commit(lambda: job_dispatch(job_id=job.pk, note=note))
 
 
-class JobProgress:
-    """Writes progress to the job row, at most a few times a second so it never slows the work."""
-
-    def __init__(self, job: Job, on_write: ProgressCallback | None = None) -> None:
-        self.job = job
-        self.on_write = on_write
-        self.min_interval = settings.JOB_PROGRESS_INTERVAL
-        self.last_write = 0.0
-
-    def __call__(self, fraction: float, message: str = "") -> None:
-        now = time.monotonic()
-        fraction = min(max(fraction, 0.0), 1.0)
-        if now - self.last_write < self.min_interval and fraction < 1.0:
-            return
-        self.last_write = now
-        Job.objects.filter(pk=self.job.pk).update(progress=fraction, message=message[:500])
-        if self.on_write is not None:
-            self.on_write(fraction, message)
-
-
-def job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> Job:
-    """Run one job by id: queued/running -> running -> done or failed. `on_progress` also sees each update."""
+def job_dispatch(*, job_id: int, note: str = "") -> None:
+    """Hand a committed queued job to whatever runs jobs here; a broker error fails the job with a message."""
+    mode = job_run_mode()
+    if mode == "inline":
+        job_run(job_id=job_id)
+        return
+    if mode == "embedded":
+        embedded_runner_wake(start=True)
+        return
     job = Job.objects.get(pk=job_id)
-    if job.status in (Job.Status.DONE, Job.Status.CANCELLED):
-        logger.info("job %s already %s, skipping", job.pk, job.status)
-        return job
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.RUNNING,
-        started_at=timezone.now(),
-        attempts=job.attempts + 1,
-        progress=0.0,
-        error="",
-        message="started",
-    )
-    job.refresh_from_db()
-    handler = JOB_HANDLERS[job.kind]
+    handler = job_handler_get(job.kind)
     try:
-        params = job_params_parse(kind=job.kind, params=job.params)
-        result = handler.function(job, params, JobProgress(job, on_progress))
-    except Exception as error:
-        logger.exception("job %s failed", job.pk)
-        Job.objects.filter(pk=job.pk).update(
-            status=Job.Status.FAILED,
-            finished_at=timezone.now(),
-            error=f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}"[:20000],
-            message=f"failed: {error}"[:500],
+        current_app.send_task(
+            RUN_JOB_TASK,
+            args=[job_id],
+            queue=handler.queue,
+            soft_time_limit=handler.time_limit,
+            time_limit=job_hard_time_limit(handler),
         )
-        job.refresh_from_db()
-        return job
-    Job.objects.filter(pk=job.pk).update(
-        status=Job.Status.DONE, finished_at=timezone.now(), progress=1.0, message="done", result=result or {}
+    except BROKER_ERRORS as error:
+        logger.error("job %s: %s: %s", job_id, QUEUE_ERROR, error)
+        message = f"{QUEUE_ERROR}: {error}"
+        Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
+            status=Job.Status.FAILED, finished_at=timezone.now(), message=message[:500], error=message
+        )
+        return
+    sent = f"{QUEUED_ON}{handler.queue}" + (f" ({note})" if note else "")
+    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(message=sent[:500])
+
+
+def job_enqueue_failed(job: Job) -> bool:
+    """True when the job could not be sent because the task queue was unreachable."""
+    return job.status == Job.Status.FAILED and job.message.startswith(QUEUE_ERROR)
+
+
+def job_cancel(*, job: Job) -> Job:
+    """Staff cancel: a queued job is cancelled at once; a running one stops at its next progress report."""
+    now = timezone.now()
+    if job.status not in ACTIVE:
+        raise ValueError("Only queued or running jobs can be cancelled.")
+    Job.objects.filter(pk=job.pk, status=Job.Status.QUEUED).update(
+        status=Job.Status.CANCELLED, cancel_requested=True, finished_at=now, message="cancelled before it started"
     )
+    Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(cancel_requested=True)
     job.refresh_from_db()
     return job
 
 
 def job_retry(*, job: Job) -> Job:
+    """Run a failed or cancelled job again, with a fresh attempt budget (a person asked for it)."""
     if job.status not in (Job.Status.FAILED, Job.Status.CANCELLED):
         raise ValueError("Only failed or cancelled jobs can be retried.")
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, progress=0.0, message="re-queued", error="")
+    Job.objects.filter(pk=job.pk).update(
+        status=Job.Status.QUEUED,
+        progress=0.0,
+        attempts=0,
+        cancel_requested=False,
+        finished_at=None,
+        message="re-queued",
+        error="",
+    )
     job.refresh_from_db()
-    job_enqueue(job=job)
+    job_enqueue(job=job, note="retried")
     return job
+
+
+def job_sweep(*, kind: str | None = None) -> dict[str, int]:
+    """Fail or re-queue jobs whose worker is gone, and re-send queued jobs whose message never left.
+
+    A running job with no heartbeat for JOB_STALE_AFTER_SECONDS is failed when it is over its hard time
+    limit, was cancelled, or used up JOB_MAX_ATTEMPTS; otherwise it is queued again for another worker.
+    Every change is a compare-and-set on (status, attempts), so sweeps running at once act once.
+    """
+    counts = {"requeued": 0, "failed": 0, "cancelled": 0, "resent": 0}
+    stale = Job.objects.filter(stale_running())
+    if kind:
+        stale = stale.filter(kind=kind)
+    now = timezone.now()
+    for job in stale.only("pk", "kind", "attempts", "started_at", "cancel_requested")[:100]:
+        same_run = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, attempts=job.attempts)
+        outcome, message = stale_job_outcome(job=job, now=now)
+        fields: dict[str, Any] = {"status": outcome, "message": message[:500]}
+        if outcome == Job.Status.QUEUED:
+            fields["heartbeat_at"] = None
+        else:
+            fields.update(finished_at=now, error=message if outcome == Job.Status.FAILED else "")
+        if same_run.filter(stale_running()).update(**fields):
+            counts["requeued" if outcome == Job.Status.QUEUED else outcome] += 1
+            logger.warning("job %s (%s) swept: %s", job.pk, job.kind, message)
+            if outcome == Job.Status.QUEUED and job_run_mode() == "celery":
+                job_enqueue(job=job, note=message)
+    if job_run_mode() == "celery":
+        counts["resent"] = job_resend_unsent(kind=kind)
+    elif counts["requeued"]:
+        embedded_runner_wake(start=False)
+    return counts
+
+
+def stale_job_outcome(*, job: Job, now: Any) -> tuple[str, str]:
+    """What a stale running job becomes: (status, message)."""
+    handler = job_registry.JOB_HANDLERS.get(job.kind)
+    if handler is None:
+        return Job.Status.FAILED, f"no handler is registered for job kind {job.kind!r}"
+    if job.cancel_requested:
+        return Job.Status.CANCELLED, "cancelled (its worker had stopped)"
+    if job.started_at and (now - job.started_at).total_seconds() > job_hard_time_limit(handler):
+        return Job.Status.FAILED, time_limit_message(handler.time_limit)
+    if job.attempts >= settings.JOB_MAX_ATTEMPTS:
+        return Job.Status.FAILED, over_attempts_message(job.attempts)
+    silent = settings.JOB_STALE_AFTER_SECONDS
+    return Job.Status.QUEUED, f"re-queued: no heartbeat from its worker for over {silent} s"
+
+
+def job_resend_unsent(*, kind: str | None) -> int:
+    """Queued jobs never marked as sent (the creating process died between commit and send): send again."""
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
+    unsent = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff, cancel_requested=False)
+    unsent = unsent.exclude(message__startswith=QUEUED_ON)
+    if kind:
+        unsent = unsent.filter(kind=kind)
+    ids = list(unsent.values_list("pk", flat=True)[:100])
+    for job_id in ids:
+        job_dispatch(job_id=job_id, note="sent again by the sweep")
+    return len(ids)
+
+
+def job_worker_loop(
+    *,
+    wake: threading.Event,
+    stop: threading.Event,
+    until_idle: bool = False,
+    queues: list[str] | None = None,
+    on_job: Callable[[Job], None] | None = None,
+) -> None:
+    """Run queued jobs from the database one at a time until `stop` (or, with `until_idle`, none is left)."""
+    last_sweep = 0.0
+    while not stop.is_set():
+        try:
+            if time.monotonic() - last_sweep > settings.JOB_SWEEP_SECONDS:
+                job_sweep()
+                last_sweep = time.monotonic()
+            job = job_run_next(queues=queues)
+            if job is not None:
+                if on_job is not None:
+                    on_job(job)
+                continue
+            if until_idle and not Job.objects.filter(status__in=ACTIVE).exists():
+                return
+        except Exception:
+            # The runner must outlive any one bad moment (a locked database, a lost connection).
+            logger.exception("job runner: unexpected error; continuing")
+        close_old_connections()
+        wake.wait(settings.JOB_POLL_SECONDS)
+        wake.clear()
+
+
+class EmbeddedRunner:
+    """The one background runner thread of a web process in embedded mode (started on the first job)."""
+
+    def __init__(self) -> None:
+        self.thread: threading.Thread | None = None
+        self.wake = threading.Event()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def notify(self, *, start: bool) -> None:
+        with self.lock:
+            if start and (self.thread is None or not self.thread.is_alive()):
+                self.thread = threading.Thread(target=self.main, name="embedded-job-runner", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def main(self) -> None:
+        try:
+            job_worker_loop(wake=self.wake, stop=self.stop)
+        finally:
+            connection.close()
+
+
+EMBEDDED_RUNNER = EmbeddedRunner()
+
+
+def embedded_runner_wake(*, start: bool) -> None:
+    """Wake this process' runner thread (starting it first when `start`) to look for queued jobs."""
+    EMBEDDED_RUNNER.notify(start=start)
+
+
+def embedded_runner_ensure() -> None:
+    """In embedded mode, make sure queued jobs left by another process (setup_demo, a restart) get run."""
+    if job_run_mode() == "embedded" and Job.objects.filter(status=Job.Status.QUEUED).exists():
+        embedded_runner_wake(start=True)

@@ -48,7 +48,7 @@ def prepare_site(workdir: Path, limit: int | None) -> list[int]:
     from recommend.core.jobs import automatic_jobs_suspended
     from recommend.core.registry import active_version_id
     from recommend.models import ModelVersion
-    from recommend.services.similarity import similarity_build
+    from recommend.similarity.services import similarity_build
 
     if active_version_id(ModelVersion.Kind.SIMILAR) is None:
         with automatic_jobs_suspended():

@@ -2,12 +2,18 @@ from importlib import import_module
 
 from django.apps import AppConfig
 
-# Modules that register job handlers (recommend.core.jobs.job_handler) and signal receivers.
-# A new capability adds its package's modules here.
+# Modules that register job handlers (recommend.core.jobs.job_handler): each capability's jobs.py.
+# A new capability adds its package's jobs module here (and its receivers below, if it has any).
 HANDLER_MODULES = [
-    "recommend.services.job_handlers",
-    "recommend.services.classification",
-    "recommend.services.similarity",
+    "recommend.core.catalog_jobs",
+    "recommend.classification.jobs",
+    "recommend.similarity.jobs",
+    "recommend.duplicates.jobs",
+]
+# Modules whose @receiver functions connect to catalog/taxonomy signals when imported.
+RECEIVER_MODULES = [
+    "recommend.classification.receivers",
+    "recommend.similarity.receivers",
 ]
 
 
@@ -16,7 +22,5 @@ class RecommendConfig(AppConfig):
     verbose_name = "Recommendations and jobs"
 
     def ready(self) -> None:
-        from recommend import receivers  # noqa: F401
-
-        for module in HANDLER_MODULES:
+        for module in [*HANDLER_MODULES, *RECEIVER_MODULES]:
             import_module(module)

@@ -1,4 +1,4 @@
-"""Shared reads every capability needs: shopper sequences and baskets (products: see product_text).
+"""Shared reads every capability needs: shopper sequences and baskets (products: see documents.py).
 
 These read the catalog only; capabilities turn them into training data for `recommend.ml`.
 """

@@ -1,1 +1,1 @@
-"""Writes owned by recommend: jobs, the model registry, and (later) the learned capabilities."""
+"""Left for the demo job list (moving to recommend.core); capabilities live in their own packages."""

@@ -1,7 +1,7 @@
-"""Celery tasks of recommend, one module per capability (Celery autodiscovers this package)."""
+"""Celery tasks of recommend: Celery autodiscovers this package, so it imports every capability's tasks.py."""
 
-from recommend.core.tasks import run_job, sweep_jobs
-from recommend.tasks.classification import classify_products
-from recommend.tasks.similarity import embed_product
+from recommend.classification.tasks import classify_products
+from recommend.similarity.tasks import embed_product
+from recommend.tasks.jobs import run_job
 
-__all__ = ["classify_products", "embed_product", "run_job", "sweep_jobs"]
+__all__ = ["classify_products", "embed_product", "run_job"]

@@ -5,7 +5,7 @@ from typing import Any
 from django import template
 
 from catalog.models import Product
-from recommend.selectors.similarity import similar_products
+from recommend.similarity.selectors import similar_products
 
 register = template.Library()
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from recommend.services import similarity
-from recommend.services.similarity import similarity_build
+from recommend.core import vectors
+from recommend.similarity.services import similarity_build
 from tests.factories import ProductFactory
 from tests.unit.test_similarity import bag_of_words
 
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_similar_items_block_links_to_a_neighbour(live_server, page, screenshot, tree, monkeypatch):
-    monkeypatch.setattr(similarity, "encode_texts", bag_of_words)
+    monkeypatch.setattr(vectors, "encode_texts", bag_of_words)
     shirt = ProductFactory(title="Red oxford cotton shirt", category=tree["shirts"])
     twin = ProductFactory(title="Blue oxford cotton shirt", category=tree["shirts"])
     ProductFactory(title="Portable radio", category=tree["electronics"])

@@ -9,11 +9,12 @@ from django.urls import reverse
 from catalog.importers import ProductMapping
 from catalog.models import Product
 from catalog.services import import_file
+from recommend.classification import training
+from recommend.classification.selectors import forget_loaded_classifiers, predict_categories
+from recommend.classification.services import products_classify
+from recommend.classification.training import classifier_train
 from recommend.core.jobs import job_create, job_run
 from recommend.models import CategorySuggestion, Job, ModelVersion
-from recommend.services import classification
-from recommend.services.classification import classifier_train, products_classify
-from recommend.services.classification_serving import forget_loaded_classifiers, predict_categories
 from taxonomy.services import category_move
 from tests.factories import CategoryFactory, ProductFactory
 
@@ -67,7 +68,7 @@ def _tiny_models(monkeypatch, settings):
     global REAL_TRAIN
     REAL_TRAIN = REAL_TRAIN or ml.train_classifier
     monkeypatch.setattr(ml, "train_classifier", train_once)
-    monkeypatch.setattr(classification, "classifier_config", tiny_config)
+    monkeypatch.setattr(training, "classifier_config", tiny_config)
     # Low enough for a tiny model trained in a second to be sure of easy titles.
     settings.CLASSIFIER_CONFIDENCE_THRESHOLD = 0.3
     forget_loaded_classifiers()

@@ -14,9 +14,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from catalog.models import Interaction, Product
+from recommend.core import vectors
 from recommend.models import DuplicatePair, ModelVersion, SimilarItem
-from recommend.services import similarity
-from recommend.services.similarity import similarity_build
+from recommend.similarity.services import similarity_build
 from tests.factories import BrandFactory, InteractionFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def fake_encoder(monkeypatch):
         calls.append(len(texts))
         return bag_of_words(texts, progress)
 
-    monkeypatch.setattr(similarity, "encode_texts", encode)
+    monkeypatch.setattr(vectors, "encode_texts", encode)
     return calls
 
 

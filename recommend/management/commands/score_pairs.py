@@ -5,7 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommend.services.duplicates import duplicate_scorer, score_pairs_file
+from recommend.duplicates.selectors import duplicate_scorer
+from recommend.duplicates.services import score_pairs_file
 
 
 class Command(BaseCommand):

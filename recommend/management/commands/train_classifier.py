@@ -5,9 +5,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from recommend.classification.training import NotEnoughTrainingData, classifier_train
 from recommend.core.jobs import job_create
 from recommend.models import Job
-from recommend.services.classification import NotEnoughTrainingData, classifier_train
 
 
 class Command(BaseCommand):

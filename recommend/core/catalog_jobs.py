@@ -1,4 +1,4 @@
-"""Job handlers for catalog maintenance: imports and tree rebuilds."""
+"""Job handlers for catalog maintenance (imports, tree rebuilds): core jobs that belong to no capability."""
 
 from dataclasses import dataclass
 from pathlib import Path

@@ -1,9 +1,9 @@
-"""Celery tasks for similar items."""
+"""Celery tasks for similar items: thin wrappers around recommend.similarity.services."""
 
 from celery import shared_task
 from django.db import OperationalError
 
-from recommend.services.similarity import product_embed_and_link
+from recommend.similarity.services import product_embed_and_link
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_kwargs={"max_retries": 5})

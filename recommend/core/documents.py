@@ -1,4 +1,4 @@
-"""The text that represents a product to the sentence encoder: one home for training and serving."""
+"""Product documents: the text that represents a product to the sentence encoder, one home for every capability."""
 
 import hashlib
 from collections import defaultdict

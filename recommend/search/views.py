@@ -3,7 +3,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from recommend.services.search import product_search
+from recommend.search.selectors import product_search
 
 SEARCH_PAGE_SIZE = 48
 

@@ -12,17 +12,16 @@ from django.utils.html import format_html, format_html_join
 
 from catalog.admin import move_to_category_step
 from catalog.models import Product
-from recommend.forms import TrainClassifierForm
-from recommend.models import CategorySuggestion, ReviewQueueProduct
-from recommend.services.classification import (
-    CLASSIFIER_OWNED_SOURCES,
+from recommend.classification.forms import TrainClassifierForm
+from recommend.classification.selectors import CLASSIFIER_OWNED_SOURCES, active_classifier, live_categories
+from recommend.classification.services import (
     products_classify,
     review_accept_suggestion,
     review_accept_top_suggestions,
     review_set_category,
     train_classifier_start,
 )
-from recommend.services.classification_serving import active_classifier, live_categories
+from recommend.models import CategorySuggestion, ReviewQueueProduct
 
 
 @admin.register(ReviewQueueProduct)

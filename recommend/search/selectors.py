@@ -1,4 +1,4 @@
-"""Product search: lexical full-text match fused with semantic (embedding) similarity.
+"""Product search (reads): lexical full-text match fused with semantic (embedding) similarity.
 
 Lexical: SQLite FTS5 (table `recommend_product_fts`, kept in step with the similar-items build
 and product saves) or PostgreSQL full-text search. Semantic: the query's sentence embedding
@@ -7,45 +7,20 @@ against the active similar-items version's ANN index, so "iphone 12 case" also f
 """
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+from django.db import connection
 
 from catalog.models import Product
-from recommend.core.registry import active_version_id
-from recommend.models import ModelVersion
-from recommend.services.product_text import ProductDocument
+from catalog.selectors import product_list, products_in_subtree
+from recommend.search.services import fts_available
+from recommend.similarity.selectors import semantic_neighbours
+from taxonomy.models import Category
 
 RRF_K = 60
 WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def fts_available() -> bool:
-    return connection.vendor == "sqlite"
-
-
-def search_index_rebuild(documents: Sequence[ProductDocument]) -> None:
-    if not fts_available():
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("DELETE FROM recommend_product_fts")
-        cursor.executemany(
-            "INSERT INTO recommend_product_fts(rowid, title, brand, category) VALUES (%s, %s, %s, %s)",
-            [(d.product_id, d.title, d.brand, " ".join(d.category_path)) for d in documents],
-        )
-
-
-def search_index_update(documents: Sequence[ProductDocument]) -> None:
-    if not fts_available() or not documents:
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.executemany("DELETE FROM recommend_product_fts WHERE rowid = %s", [(d.product_id,) for d in documents])
-        cursor.executemany(
-            "INSERT INTO recommend_product_fts(rowid, title, brand, category) VALUES (%s, %s, %s, %s)",
-            [(d.product_id, d.title, d.brand, " ".join(d.category_path)) for d in documents],
-        )
 
 
 def lexical_ids(query: str, limit: int) -> list[int]:
@@ -61,8 +36,6 @@ def lexical_ids(query: str, limit: int) -> list[int]:
                 [match, limit],
             )
             return [row[0] for row in cursor.fetchall()]
-    from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
-
     vector = SearchVector("title", weight="A") + SearchVector("brand__name", weight="B")
     search_query = SearchQuery(" | ".join(words), search_type="raw", config="english")
     return list(
@@ -75,17 +48,7 @@ def lexical_ids(query: str, limit: int) -> list[int]:
 
 
 def semantic_ids(query: str, limit: int) -> list[tuple[int, float]]:
-    version_id = active_version_id(ModelVersion.Kind.SIMILAR)
-    if version_id is None:
-        return []
-    from recommend.services.similarity import encode_texts, load_artifact
-
-    version = ModelVersion.objects.filter(pk=version_id).first()
-    if version is None:  # deleted since the cached lookup
-        return []
-    artifact = load_artifact(version)
-    ids, scores = artifact.neighbours(encode_texts([query]), limit)
-    return [(int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if int(pk) >= 0]
+    return semantic_neighbours(text=query, limit=limit)
 
 
 def listing_keys(products: Any) -> dict[int, tuple[str, int | None]]:
@@ -102,17 +65,12 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
     semantic = semantic_ids(query, candidates)
     live = Product.objects.filter(is_active=True, merged_into__isnull=True)
     if category_id is not None:
-        from catalog.selectors import products_in_subtree
-        from taxonomy.models import Category
-
         category = Category.objects.filter(pk=category_id).first()
         live = products_in_subtree(live, category) if category else live.none()
     # pk -> (title, brand): a listing copied under the same title and brand is shown once, at its best rank.
     found = listing_keys(live.filter(pk__in={*lexical, *(pk for pk, _ in semantic)}))
     if not found:
         # No index built yet (fresh install) or only stale rows: plain word matching still finds what is there.
-        from catalog.selectors import product_list
-
         lexical = list(product_list(text=query).values_list("pk", flat=True)[:candidates])
         semantic = []
         found = listing_keys(live.filter(pk__in=lexical))

@@ -1,29 +1,30 @@
-"""Hierarchical product classification: training a version, classifying products, staff review decisions.
+"""Training a classifier version on the live catalog and deciding whether it goes live.
 
 Labels are the live tree's paths of category ids cut to CLASSIFIER_MAX_DEPTH, taken from products
-whose category came from an import or from staff. The classifier sets a category (marked
-automatic) only on products without one or with an automatic one, and only above
-CLASSIFIER_CONFIDENCE_THRESHOLD; below it the product waits in the admin review queue.
+whose category came from an import or from staff. A new version is compared with the active one
+on a stable held-out split, both read through the live tree.
 """
 
 import hashlib
-import logging
 import random
 import tempfile
 import zlib
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 
-from catalog.models import Product, ProductAttributeValue
-from catalog.services import products_set_category
-from recommend.core.jobs import job_create, job_handler, job_is_pending
+from catalog.models import Product
+from recommend.classification.selectors import (
+    category_label,
+    category_parents,
+    live_path_of_prediction,
+    load_classifier,
+    product_texts,
+)
 from recommend.core.progress import ProgressCallback
 from recommend.core.registry import (
     model_version_activate,
@@ -31,29 +32,13 @@ from recommend.core.registry import (
     model_version_mark,
     model_version_save_artifact,
 )
-from recommend.models import CategorySuggestion, Job, ModelVersion
-from recommend.services.classification_serving import (
-    NoActiveClassifier,
-    active_classifier,
-    category_label,
-    category_parents,
-    classifier_input_text,
-    live_path_of_prediction,
-    load_classifier,
-    predict_categories,
-)
-from taxonomy.models import Category
+from recommend.models import ModelVersion
 
 if TYPE_CHECKING:
     from recommend.ml.classifier import ClassifierConfig
 
-logger = logging.getLogger(__name__)
-
 HELDOUT_PERCENT = 20  # products held out (by a stable hash of their id) to compare versions
-CLASSIFY_BATCH = 500
 LABELLED_SOURCES = (Product.CategorySource.IMPORTED, Product.CategorySource.MANUAL)
-# The classifier may set or replace the category only on these; staff and imports always win.
-CLASSIFIER_OWNED_SOURCES = (Product.CategorySource.NONE, Product.CategorySource.AUTOMATIC)
 # Demo mode: a small, fast model on a label-balanced sample, so `make demo` trains in about a minute.
 DEMO_LIMIT = 12000
 DEMO_CONFIG = {"embedding_dim": 64, "hidden_dim": 64, "attention_dim": 32, "bag_dim": 64, "buckets": 2**16,
@@ -62,24 +47,6 @@ DEMO_CONFIG = {"embedding_dim": 64, "hidden_dim": 64, "attention_dim": 32, "bag_
 
 class NotEnoughTrainingData(ValueError):
     pass
-
-
-def product_texts(products: Sequence[Product]) -> list[str]:
-    """Classifier input of each product (brand loaded with select_related; attribute values in one query)."""
-    values: dict[int, list[str]] = defaultdict(list)
-    for product_id, value in ProductAttributeValue.objects.filter(product__in=[p.pk for p in products]).values_list(
-        "product_id", "value"
-    ):
-        values[product_id].append(value)
-    return [
-        classifier_input_text(
-            title=p.title,
-            brand=p.brand.name if p.brand_id and p.brand else "",
-            description=p.description,
-            attributes=values.get(p.pk, []),
-        )
-        for p in products
-    ]
 
 
 def is_heldout(product_id: int) -> bool:
@@ -278,166 +245,3 @@ def classifier_train(
         model_version_activate(version=version)
     report(1.0, f"v{version.version} {'activated' if activate else 'kept inactive'}")
     return {"version_id": version.pk, "version": version.version, "activated": activate, "metrics": metrics}
-
-
-def products_classify(*, product_ids: Sequence[int], progress: ProgressCallback | None = None) -> dict[str, int]:
-    """Predict the top-k categories of products with the active model; store suggestions and apply the rule.
-
-    Suggestions are stored for every product. The category is set (automatic) only where the classifier
-    owns it and the top confidence reaches the threshold; otherwise such a product goes to review.
-    Writes go through bulk updates, so no post_save fires and nothing classifies itself again.
-    """
-    counts = {"classified": 0, "automatic": 0, "review": 0}
-    loaded = active_classifier()
-    if loaded is None:
-        return counts
-    version_id, model = loaded
-    threshold = settings.CLASSIFIER_CONFIDENCE_THRESHOLD
-    ids = sorted(set(product_ids))
-    for start in range(0, len(ids), CLASSIFY_BATCH):
-        products = list(Product.objects.filter(pk__in=ids[start : start + CLASSIFY_BATCH]).select_related("brand"))
-        predictions = predict_categories(product_texts(products), model=model)
-        suggestions, changed = [], []
-        now = timezone.now()
-        for product, predicted in zip(products, predictions, strict=True):
-            suggestions += [
-                CategorySuggestion(
-                    product=product,
-                    model_version_id=version_id,
-                    rank=rank,
-                    category=p.category,
-                    confidence=p.confidence,
-                    attention=[[word, weight] for word, weight in p.attention],
-                )
-                for rank, p in enumerate(predicted)
-            ]
-            if product.category_source not in CLASSIFIER_OWNED_SOURCES:
-                continue
-            if predicted and predicted[0].confidence >= threshold:
-                product.category = predicted[0].category
-                product.category_source = Product.CategorySource.AUTOMATIC
-                product.category_confidence = predicted[0].confidence
-                product.needs_review = False
-                counts["automatic"] += 1
-            else:
-                product.needs_review = True
-                counts["review"] += 1
-            product.updated_at = now
-            changed.append(product)
-        with transaction.atomic():
-            CategorySuggestion.objects.filter(product__in=products).delete()
-            CategorySuggestion.objects.bulk_create(suggestions)
-            Product.objects.bulk_update(
-                changed, ["category", "category_source", "category_confidence", "needs_review", "updated_at"]
-            )
-        counts["classified"] += len(products)
-        if progress:
-            progress(min(start + CLASSIFY_BATCH, len(ids)) / len(ids), f"classified {counts['classified']} products")
-    return counts
-
-
-def products_to_classify(*, scope: str) -> list[int]:
-    """Ids for a classify job: "uncategorized" (no category), "owned" (no category or automatic) or "all"."""
-    queryset = Product.objects.filter(is_active=True, merged_into__isnull=True)
-    if scope == "uncategorized":
-        queryset = queryset.filter(category__isnull=True)
-    elif scope == "owned":
-        queryset = queryset.filter(category_source__in=CLASSIFIER_OWNED_SOURCES)
-    elif scope != "all":
-        raise ValueError(f"Unknown scope {scope!r}: use uncategorized, owned or all.")
-    return list(queryset.values_list("pk", flat=True))
-
-
-# --- staff decisions in the review queue ----------------------------------------------------
-
-
-@transaction.atomic
-def review_set_category(*, product_ids: Sequence[int], category: Category) -> int:
-    """Staff choose the category: it becomes manual (never overwritten) and the products leave the queue."""
-    updated = products_set_category(product_ids=product_ids, category=category)
-    Product.objects.filter(pk__in=product_ids).update(needs_review=False, category_confidence=None)
-    return updated
-
-
-@transaction.atomic
-def review_accept_top_suggestions(*, product_ids: Sequence[int]) -> int:
-    """Accept each product's best suggestion (from its latest classification). Products without one stay."""
-    best: dict[int, int] = {}
-    suggestions = CategorySuggestion.objects.filter(product_id__in=product_ids).order_by("product_id", "rank")
-    for product_id, category_id in suggestions.values_list("product_id", "category_id"):
-        best.setdefault(product_id, category_id)
-    by_category: dict[int, list[int]] = defaultdict(list)
-    for product_id, category_id in best.items():
-        by_category[category_id].append(product_id)
-    categories = Category.objects.in_bulk(list(by_category))
-    return sum(
-        review_set_category(product_ids=ids, category=categories[category_id])
-        for category_id, ids in by_category.items()
-    )
-
-
-def review_accept_suggestion(*, suggestion: CategorySuggestion) -> int:
-    return review_set_category(product_ids=[suggestion.product_id], category=suggestion.category)
-
-
-# --- keeping the label space in step with the tree ------------------------------------------
-
-
-def classifier_retrain_queue(*, reason: str, user: Any = None) -> Job | None:
-    """Queue one retrain; none when one is already queued or running (a burst of tree edits trains once).
-
-    The retrain reuses the active version's size settings (demo or not, sample limit, epochs).
-    """
-    if job_is_pending(Job.Kind.TRAIN_CLASSIFIER):
-        return None
-    active = ModelVersion.objects.filter(kind=ModelVersion.Kind.CLASSIFIER, status=ModelVersion.Status.ACTIVE).first()
-    params: dict[str, Any] = {"reason": reason}
-    if active is not None:
-        params.update({key: active.params[key] for key in ("demo", "limit") if active.params.get(key)})
-    return job_create(kind=Job.Kind.TRAIN_CLASSIFIER, params=params, user=user)
-
-
-def train_classifier_start(*, force: bool = False, user: Any = None, **params: Any) -> Job:
-    """Staff start a training job (admin button, API): queued on the training queue."""
-    return job_create(kind=Job.Kind.TRAIN_CLASSIFIER, params={"force": force, **params}, user=user)
-
-
-# --- job handlers ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TrainClassifierParams:
-    force: bool = False
-    epochs: int | None = None
-    limit: int | None = None
-    demo: bool = False
-    config: dict[str, Any] | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True)
-class ClassifyParams:
-    product_ids: list[int] | None = None
-    scope: str = "uncategorized"
-    demo: bool = False
-
-
-@job_handler(Job.Kind.TRAIN_CLASSIFIER, queue="training", params=TrainClassifierParams, label="Train classifier")
-def run_train_classifier(job: Job, params: TrainClassifierParams, progress: ProgressCallback) -> dict[str, Any]:
-    return classifier_train(
-        force=params.force,
-        epochs=params.epochs,
-        limit=params.limit,
-        demo=params.demo,
-        config_overrides=params.config,
-        progress=progress,
-    )
-
-
-@job_handler(Job.Kind.CLASSIFY, queue="inference", params=ClassifyParams, label="Classify products")
-def run_classify(job: Job, params: ClassifyParams, progress: ProgressCallback) -> dict[str, Any]:
-    """Classify a list of products (`product_ids`) or a scope; the demo classifies the uncategorized ones."""
-    ids = params.product_ids or products_to_classify(scope=params.scope)
-    if active_classifier() is None:
-        raise NoActiveClassifier("No classifier is active: train one first.")
-    return products_classify(product_ids=ids, progress=progress)

@@ -1,4 +1,4 @@
-"""Admin: likely duplicate listings for staff to merge or dismiss, and the similar-items lists."""
+"""Admin: likely duplicate listings for staff to merge or dismiss."""
 
 from typing import Any
 
@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from recommend.core.jobs import job_create, job_is_pending
-from recommend.models import DuplicatePair, Job, SimilarItem
-from recommend.services.duplicates import duplicate_dismiss, duplicate_merge
+from recommend.duplicates.services import duplicate_dismiss, duplicate_merge
+from recommend.models import DuplicatePair, Job
 
 
 def product_cell(product: Any) -> str:
@@ -86,19 +86,3 @@ class DuplicatePairAdmin(admin.ModelAdmin):
             return
         job = job_create(kind=Job.Kind.BUILD_SIMILAR, params={"reason": "admin"}, user=request.user)
         self.message_user(request, f"Rebuild job #{job.pk} queued; see Jobs for progress.", messages.SUCCESS)
-
-
-@admin.register(SimilarItem)
-class SimilarItemAdmin(admin.ModelAdmin):
-    list_display = ["product", "strategy", "rank", "neighbor", "score", "signal", "model_version"]
-    list_filter = ["strategy", "signal", "model_version"]
-    search_fields = ["product__title", "product__sku"]
-    raw_id_fields = ["product", "neighbor"]
-    list_select_related = ["product", "neighbor", "model_version"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

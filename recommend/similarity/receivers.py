@@ -11,14 +11,13 @@ from catalog.signals import products_changed, products_imported
 from recommend.core.jobs import automatic_jobs_enabled, job_create, job_is_pending
 from recommend.core.registry import active_version_id
 from recommend.models import Job, ModelVersion
+from recommend.similarity.tasks import embed_product
 
 
 @receiver(post_save, sender=Product)
 def embed_saved_product(sender: Any, instance: Product, raw: bool = False, **kwargs: Any) -> None:
     if raw or not automatic_jobs_enabled() or active_version_id(ModelVersion.Kind.SIMILAR) is None:
         return
-    from recommend.tasks import embed_product
-
     product_id = instance.pk
     transaction.on_commit(lambda: embed_product.apply_async(args=[product_id], queue="inference"))
 

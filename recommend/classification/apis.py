@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recommend.classification.selectors import active_classifier, classifier_input_text, predict_categories
 from recommend.models import ModelVersion
-from recommend.services.classification_serving import active_classifier, classifier_input_text, predict_categories
 
 CLASSIFY_BATCH_MAX = 1000
 TOP_K_MAX = 10

@@ -14,10 +14,11 @@ from django.dispatch import receiver
 
 from catalog.models import Product
 from catalog.signals import products_imported
+from recommend.classification.services import classifier_retrain_queue
+from recommend.classification.tasks import classify_products
 from recommend.core.jobs import automatic_jobs_enabled
 from recommend.core.registry import active_version_id
 from recommend.models import ModelVersion
-from recommend.services.classification import classifier_retrain_queue
 from taxonomy.models import Category
 from taxonomy.signals import taxonomy_changed
 
@@ -32,8 +33,6 @@ def classifier_active() -> bool:
 
 
 def enqueue_classification(product_ids: list[int]) -> None:
-    from recommend.tasks import classify_products
-
     for start in range(0, len(product_ids), CLASSIFY_CHUNK):
         chunk = product_ids[start : start + CLASSIFY_CHUNK]
         transaction.on_commit(lambda chunk=chunk: classify_products.apply_async(args=[chunk], queue="inference"))

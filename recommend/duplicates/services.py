@@ -1,33 +1,22 @@
-"""Near-duplicate listings: the scorer shared by the admin list and `manage.py score_pairs`, and staff decisions."""
+"""Near-duplicate listings (writes): mining candidate pairs, scoring a pairs file, staff decisions."""
 
-import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Product
 from catalog.services import products_merge
-from recommend.models import DuplicatePair
-from recommend.services.product_text import ProductDocument
+from recommend.core.documents import ProductDocument
+from recommend.duplicates.selectors import duplicate_scorer, score_pair_records, scorer_record
+from recommend.models import DuplicatePair, ModelVersion
 
 PAIR_FIELDS = ("title", "brand", "price", "description", "category")
-
-
-@functools.cache
-def duplicate_scorer():  # type: ignore[no-untyped-def]
-    """The calibrated scorer: DUPLICATE_SCORER_PATH (JSON from the benchmark) or the shipped default."""
-    from recommend.ml.duplicates import DuplicateScorer
-
-    path = settings.DUPLICATE_SCORER_PATH
-    return DuplicateScorer.load(path) if path else DuplicateScorer.default()
-
-
-def scorer_record(document: ProductDocument) -> dict[str, Any]:
-    return {"title": document.title, "brand": document.brand, "category": list(document.category_path)}
 
 
 def clean_pair_side(value: Any, side: str, line: int) -> dict[str, Any]:
@@ -42,20 +31,6 @@ def clean_pair_side(value: Any, side: str, line: int) -> dict[str, Any]:
     if isinstance(record.get("category"), str):
         record["category"] = [part.strip() for part in record["category"].split(">") if part.strip()]
     return record
-
-
-def score_pair_records(pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Score (left, right) records with the same scorer and threshold as the admin list."""
-    if not pairs:
-        return []
-    from recommend.services.similarity import encode_texts
-
-    scorer = duplicate_scorer()
-    titles = encode_texts([p.get("title") or "" for pair in pairs for p in pair])
-    cosines = [float(titles[2 * i] @ titles[2 * i + 1]) for i in range(len(pairs))]
-    cosines = [c if a.get("title") and b.get("title") else 0.0 for c, (a, b) in zip(cosines, pairs, strict=True)]
-    scores = scorer.score_pairs(pairs, cosines)
-    return [{"score": round(float(s), 4), "duplicate": bool(s >= scorer.threshold)} for s in scores]
 
 
 def score_pairs_file(*, source: Path, target: Path, batch: int = 256) -> int:
@@ -105,3 +80,26 @@ def duplicate_dismiss(*, pair: DuplicatePair, user: Any = None) -> DuplicatePair
     pair.status, pair.decided_by, pair.decided_at = DuplicatePair.Status.NOT_DUPLICATE, user, timezone.now()
     pair.save(update_fields=["status", "decided_by", "decided_at"])
     return pair
+
+
+def duplicates_find(*, documents: Sequence[ProductDocument], vectors: np.ndarray, version: ModelVersion) -> int:
+    """Store likely duplicate pairs; pairs staff already decided on keep their decision."""
+    from recommend.ml.duplicates import mine_duplicate_candidates  # faiss: loaded on first use
+
+    records = [scorer_record(d) for d in documents]
+    prices = dict(Product.objects.filter(pk__in=[d.product_id for d in documents]).values_list("pk", "price"))
+    for record, document in zip(records, documents, strict=True):
+        record["price"] = float(prices[document.product_id]) if prices.get(document.product_id) is not None else None
+    found = mine_duplicate_candidates(
+        records, vectors, duplicate_scorer(), ids=[d.product_id for d in documents], k=settings.DUPLICATE_NEIGHBOURS
+    )
+    decided = set(DuplicatePair.objects.exclude(status=DuplicatePair.Status.OPEN).values_list("left_id", "right_id"))
+    pairs = [
+        DuplicatePair(left_id=min(a, b), right_id=max(a, b), score=score, model_version=version)
+        for a, b, score in found
+        if (min(a, b), max(a, b)) not in decided
+    ]
+    with transaction.atomic():
+        DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN).delete()
+        DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=2000)
+    return len(pairs)

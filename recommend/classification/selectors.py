@@ -1,4 +1,4 @@
-"""Serving the active classifier: the one input text, a per-process model cache, live-tree predictions.
+"""Classification reads: the one input text, the active model (per-process cache), live-tree predictions.
 
 Labels are paths of category ids. A prediction is resolved through its leaf id against the live
 tree, so a node that staff moved or renamed stays a valid answer (with its new path) until the
@@ -7,12 +7,14 @@ is first loaded, never at import time.
 """
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from catalog.models import Product, ProductAttributeValue
 from recommend.core.registry import active_version_id, artifact_local_path
 from recommend.models import ModelVersion
 from taxonomy.models import Category
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from recommend.ml.classifier import TrainedClassifier
 
 DESCRIPTION_WORDS = 50
+# The classifier may set or replace the category only on these; staff and imports always win.
+CLASSIFIER_OWNED_SOURCES = (Product.CategorySource.NONE, Product.CategorySource.AUTOMATIC)
 
 
 class NoActiveClassifier(RuntimeError):
@@ -175,3 +179,33 @@ def live_path_of_prediction(
     if pk is None or pk not in parents:
         return ()
     return category_label(pk, parents, max_depth)
+
+
+def product_texts(products: Sequence[Product]) -> list[str]:
+    """Classifier input of each product (brand loaded with select_related; attribute values in one query)."""
+    values: dict[int, list[str]] = defaultdict(list)
+    for product_id, value in ProductAttributeValue.objects.filter(product__in=[p.pk for p in products]).values_list(
+        "product_id", "value"
+    ):
+        values[product_id].append(value)
+    return [
+        classifier_input_text(
+            title=p.title,
+            brand=p.brand.name if p.brand_id and p.brand else "",
+            description=p.description,
+            attributes=values.get(p.pk, []),
+        )
+        for p in products
+    ]
+
+
+def products_to_classify(*, scope: str) -> list[int]:
+    """Ids for a classify job: "uncategorized" (no category), "owned" (no category or automatic) or "all"."""
+    queryset = Product.objects.filter(is_active=True, merged_into__isnull=True)
+    if scope == "uncategorized":
+        queryset = queryset.filter(category__isnull=True)
+    elif scope == "owned":
+        queryset = queryset.filter(category_source__in=CLASSIFIER_OWNED_SOURCES)
+    elif scope != "all":
+        raise ValueError(f"Unknown scope {scope!r}: use uncategorized, owned or all.")
+    return list(queryset.values_list("pk", flat=True))

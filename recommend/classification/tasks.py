@@ -1,9 +1,9 @@
-"""Celery tasks for classification: thin wrappers around recommend.services.classification."""
+"""Celery tasks for classification: thin wrappers around recommend.classification.services."""
 
 from celery import shared_task
 from django.db import OperationalError
 
-from recommend.services.classification import products_classify
+from recommend.classification.services import products_classify
 
 
 @shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, retry_kwargs={"max_retries": 5})

@@ -1,1 +1,0 @@
-"""Reads of recommend, one module per capability."""

@@ -1,0 +1,168 @@
+"""Steps of the similar-items build: embeddings, content / behaviour / hybrid lists, the neighbour rows.
+
+`services.similarity_build` runs them in order; each step takes plain data and returns plain data.
+"""
+
+import logging
+import tarfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+
+from recommend.core import vectors as core_vectors
+from recommend.core.documents import ProductDocument
+from recommend.core.progress import ProgressCallback
+from recommend.core.selectors import visitor_sequences
+from recommend.models import ModelVersion, SimilarItem
+from recommend.similarity.artifact import SimilarityArtifact, load_artifact
+
+logger = logging.getLogger(__name__)
+
+Neighbours = dict[int, list[tuple[int, float]]]
+
+
+def reusable_embeddings(documents: Sequence[ProductDocument]) -> dict[int, np.ndarray]:
+    """Vectors of the active version for products whose text is unchanged."""
+    active = ModelVersion.objects.filter(kind=ModelVersion.Kind.SIMILAR, status=ModelVersion.Status.ACTIVE).first()
+    if active is None or not active.artifact_path:
+        return {}
+    try:
+        artifact = load_artifact(active)
+    except (OSError, tarfile.TarError, ValueError) as error:
+        logger.warning("cannot reuse embeddings of %s: %s", active, error)
+        return {}
+    reused = {}
+    for document in documents:
+        row = artifact.row_of.get(document.product_id)
+        if row is not None and artifact.text_hashes[row].tobytes() == document.text_hash:
+            reused[document.product_id] = np.asarray(artifact.vectors[row])
+    return reused
+
+
+def embed_documents(documents: Sequence[ProductDocument], progress: ProgressCallback) -> np.ndarray:
+    """One unit vector per document, computing only those whose text changed since the active version."""
+    reused = reusable_embeddings(documents)
+    todo = [d for d in documents if d.product_id not in reused]
+    fresh = (
+        core_vectors.encode_texts(
+            [d.text for d in todo],
+            progress=lambda done, total: progress(done / total, f"embedding {done} of {total} products"),
+        )
+        if todo
+        else None
+    )
+    fresh_rows = {d.product_id: i for i, d in enumerate(todo)}
+    logger.info("embeddings: %d reused, %d computed", len(reused), len(todo))
+    return np.stack(
+        [reused[d.product_id] if d.product_id in reused else fresh[fresh_rows[d.product_id]] for d in documents]  # type: ignore[index]
+    ).astype(np.float32)
+
+
+def exact_duplicate_keys(documents: Sequence[ProductDocument]) -> dict[int, str]:
+    """Products with the same normalised title and brand are the same listing, not "similar"."""
+    return {d.product_id: f"{d.title.casefold().strip()}|{d.brand.casefold()}" for d in documents}
+
+
+def content_lists(
+    artifact: SimilarityArtifact, vectors: np.ndarray, documents: Sequence[ProductDocument], k: int
+) -> Neighbours:
+    keys = exact_duplicate_keys(documents)
+    copies = Counter(keys.values())
+    result: Neighbours = {}
+
+    def search(rows: np.ndarray, fetch: int) -> None:
+        ids, scores = artifact.neighbours(vectors[rows], min(fetch, len(documents)))
+        for offset, row in enumerate(rows):
+            document = documents[row]
+            own = keys[document.product_id]
+            neighbours = []
+            for pk, score in zip(ids[offset], scores[offset], strict=True):
+                pk = int(pk)
+                if pk < 0 or pk == document.product_id or keys.get(pk) == own:
+                    continue
+                neighbours.append((pk, float(score)))
+                if len(neighbours) == k:
+                    break
+            result[document.product_id] = neighbours
+
+    batch = 2048
+    for start in range(0, len(documents), batch):
+        search(np.arange(start, min(start + batch, len(documents))), k + 6)
+    # A listing copied many times fills its first hits with its own copies: look further for those.
+    short = [row for row, d in enumerate(documents) if len(result[d.product_id]) < k and copies[keys[d.product_id]] > 6]
+    by_fetch: dict[int, list[int]] = defaultdict(list)
+    for row in short:
+        by_fetch[k + 1 + copies[keys[documents[row].product_id]]].append(row)
+    for fetch, rows in by_fetch.items():
+        search(np.array(rows), fetch)
+    return result
+
+
+def behaviour_lists(product_ids: set[int], k: int) -> Neighbours:
+    from recommend.ml.cooccurrence import build_cooccurrence
+
+    sequences = [[pk for pk in s if pk in product_ids] for s in visitor_sequences().values()]
+    sequences = [s for s in sequences if len(s) > 1]
+    if not sequences:
+        return {}
+    model = build_cooccurrence(sequences, **settings.SIMILAR_BEHAVIOR_PARAMS)
+    return {int(item): [(int(n), s) for n, s in neighbours] for item, neighbours in model.top_k_all(k).items()}
+
+
+def hybrid_lists(content: Neighbours, behaviour: Neighbours, k: int) -> dict[int, list[tuple[int, float, str]]]:
+    from recommend.ml.cooccurrence import merge_neighbors
+
+    weights = settings.SIMILAR_HYBRID_WEIGHTS
+    result = {}
+    for pk in content.keys() | behaviour.keys():
+        merged = merge_neighbors(
+            content.get(pk, []),
+            behaviour.get(pk, []),
+            content_weight=weights["content"],
+            behavior_weight=weights["behavior"],
+            normalization=settings.SIMILAR_HYBRID_NORMALIZATION,
+            k=k,
+            exclude=pk,
+        )
+        result[pk] = [(int(n.item), float(n.score), n.signal) for n in merged]
+    return result
+
+
+SimilarRow = tuple[int, str, int, int, int, float, str]
+SIMILAR_COLUMNS = ("model_version_id", "strategy", "product_id", "neighbor_id", "rank", "score", "signal")
+
+
+def similar_item_rows(
+    version: ModelVersion,
+    content: Neighbours,
+    behaviour: Neighbours,
+    hybrid: dict[int, list[tuple[int, float, str]]],
+) -> Iterable[SimilarRow]:
+    S = SimilarItem.Strategy
+    for strategy, lists in ((S.CONTENT, content), (S.BEHAVIOR, behaviour)):
+        for pk, neighbours in lists.items():
+            for rank, (neighbour, score) in enumerate(neighbours):
+                yield (version.pk, strategy.value, pk, neighbour, rank, score, strategy.value)
+    for pk, neighbours in hybrid.items():
+        for rank, (neighbour, score, signal) in enumerate(neighbours):
+            yield (version.pk, S.HYBRID.value, pk, neighbour, rank, score, signal)
+
+
+def write_rows(rows: Iterable[SimilarRow], batch: int = 20000) -> int:
+    """Insert neighbour rows with plain parameterised INSERTs: a million rows, no model instances."""
+    table = connection.ops.quote_name(SimilarItem._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in SIMILAR_COLUMNS)
+    sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(SIMILAR_COLUMNS))})"
+    written, pending = 0, []
+    with connection.cursor() as cursor:
+        for row in rows:
+            pending.append(row)
+            if len(pending) >= batch:
+                cursor.executemany(sql, pending)
+                written, pending = written + len(pending), []
+        if pending:
+            cursor.executemany(sql, pending)
+    return written + len(pending)

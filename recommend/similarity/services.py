@@ -1,0 +1,129 @@
+"""Building the similar-items model (one `similar` ModelVersion) and keeping it current per product.
+
+One build makes one version. Its artifact (a tar: vectors, product ids, text hashes, the FAISS
+index) goes through the artifact storage; its neighbour lists are rows of `SimilarItem` for three
+strategies (content, behaviour, hybrid). Activation is atomic, so requests see either the old
+lists or the new ones, never a half-built set. Embeddings of products whose text did not change
+are reused from the previous version.
+"""
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+
+from catalog.models import Product
+from recommend.core.documents import product_documents
+from recommend.core.progress import ProgressCallback
+from recommend.core.registry import (
+    active_version_id,
+    model_version_activate,
+    model_version_create,
+    model_version_mark,
+    model_version_save_artifact,
+)
+from recommend.duplicates.services import duplicates_find
+from recommend.models import ModelVersion, SimilarItem
+from recommend.search.services import search_index_rebuild, search_index_update
+from recommend.similarity.artifact import ARTIFACT_NAME, SimilarityArtifact
+from recommend.similarity.build import (
+    behaviour_lists,
+    content_lists,
+    embed_documents,
+    hybrid_lists,
+    similar_item_rows,
+    write_rows,
+)
+from recommend.similarity.selectors import live_content_neighbours
+
+
+def similarity_build(*, progress: ProgressCallback, activate: bool = True) -> ModelVersion:
+    """Full rebuild; returns the new (active) version. Idempotent: a failed build leaves a failed version."""
+    started = time.monotonic()
+    k = settings.SIMILAR_TOP_K
+    progress(0.01, "loading products")
+    documents = product_documents()
+    if not documents:
+        raise ValueError("There are no active products to build similar items for.")
+    version = model_version_create(
+        kind=ModelVersion.Kind.SIMILAR,
+        params={"top_k": k, "hybrid_weights": settings.SIMILAR_HYBRID_WEIGHTS, "encoder": settings.TEXT_ENCODER_PATH},
+    )
+    try:
+        vectors = embed_documents(documents, lambda f, m: progress(0.02 + 0.6 * f, m))
+        progress(0.63, "building the nearest-neighbour index")
+        product_ids = np.array([d.product_id for d in documents], dtype=np.int64)
+        # uint8 rows, not numpy "S16" strings: those drop trailing zero bytes of a digest.
+        hashes = np.frombuffer(b"".join(d.text_hash for d in documents), dtype=np.uint8).reshape(len(documents), 16)
+        with tempfile.TemporaryDirectory() as tmp:
+            artifact = SimilarityArtifact.write(Path(tmp) / "similar", product_ids, vectors, hashes)
+            progress(0.66, "finding content neighbours")
+            content = content_lists(artifact, vectors, documents, k)
+            model_version_save_artifact(version=version, local_path=artifact.pack(Path(tmp) / ARTIFACT_NAME))
+        progress(0.75, "behavioural co-occurrence")
+        behaviour = behaviour_lists(set(product_ids.tolist()), k)
+        hybrid = hybrid_lists(content, behaviour, k)
+        progress(0.8, "writing neighbour lists")
+        with transaction.atomic():
+            rows = write_rows(similar_item_rows(version, content, behaviour, hybrid))
+        search_index_rebuild(documents)
+        progress(0.92, "looking for duplicate listings")
+        duplicates = duplicates_find(documents=documents, vectors=vectors, version=version)
+        metrics = {
+            "products": len(documents),
+            "similar_rows": rows,
+            "with_behavior": len(behaviour),
+            "duplicate_pairs": duplicates,
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
+        if activate:
+            model_version_activate(version=version)
+            prune_old_versions()
+    except Exception:
+        model_version_mark(version=version, status=ModelVersion.Status.FAILED)
+        raise
+    return version
+
+
+def prune_old_versions(keep: int = 2) -> None:
+    """Neighbour rows of all but the newest `keep` versions go (the previous one stays for rollback)."""
+    old = ModelVersion.objects.filter(kind=ModelVersion.Kind.SIMILAR).exclude(status=ModelVersion.Status.ACTIVE)
+    stale = [v.pk for v in old.order_by("-version")[keep - 1 :]]
+    SimilarItem.objects.filter(model_version_id__in=stale).delete()
+
+
+def product_embed_and_link(*, product_id: int) -> int:
+    """Inference task body: give one new or edited product its content and hybrid lists in the active version."""
+    version_id = active_version_id(ModelVersion.Kind.SIMILAR)
+    if version_id is None:
+        return 0
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        return 0
+    k = settings.SIMILAR_TOP_K
+    search_index_update(product_documents(product_ids=[product_id]))
+    results = live_content_neighbours(product=product, version_id=version_id, limit=k)
+    S = SimilarItem.Strategy
+    with transaction.atomic():
+        SimilarItem.objects.filter(
+            model_version_id=version_id, product_id=product_id, strategy__in=[S.CONTENT, S.HYBRID]
+        ).delete()
+        rows = [
+            SimilarItem(
+                model_version_id=version_id,
+                strategy=strategy,
+                product_id=product_id,
+                neighbor_id=item["id"],
+                rank=rank,
+                score=item["score"],
+                signal=SimilarItem.Signal.CONTENT,
+            )
+            for strategy in (S.CONTENT, S.HYBRID)
+            for rank, item in enumerate(results)
+        ]
+        SimilarItem.objects.bulk_create(rows)
+    return len(results)

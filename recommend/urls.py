@@ -1,13 +1,14 @@
 from django.urls import path
 
-from recommend.apis import jobs as job_apis
 from recommend.classification import urls as classification_urls
+from recommend.core import job_apis
 from recommend.search import urls as search_urls
 from recommend.similarity import urls as similarity_urls
 
 api_urlpatterns = [
     path("jobs/", job_apis.JobListApi.as_view(), name="job-list"),
     path("jobs/<int:pk>/", job_apis.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<int:pk>/cancel/", job_apis.JobCancelApi.as_view(), name="job-cancel"),
     *similarity_urls.api_urlpatterns,
     *search_urls.api_urlpatterns,
     *classification_urls.api_urlpatterns,

@@ -1,7 +1,7 @@
 """Admin of recommend: each capability's admin.py, imported here so Django's autodiscovery registers them."""
 
-from recommend.admin import jobs  # noqa: F401
 from recommend.classification import admin as classification_admin  # noqa: F401
+from recommend.core import job_admin as job_admin
 from recommend.core import model_admin  # noqa: F401  (model versions: compare, activate, roll back)
 from recommend.duplicates import admin as duplicates_admin  # noqa: F401
 from recommend.similarity import admin as similarity_admin  # noqa: F401

@@ -67,6 +67,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Admin edits say what they updated at once and which debounced rebuild they queued, and when.
+    "recommend.core.followups.FollowupMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -213,6 +215,10 @@ TEXT_ENCODER_PRECISION = os.environ.get("TEXT_ENCODER_PRECISION", "auto")  # aut
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", 2000))
 INTERACTION_BATCH_MAX = 1000
 JOB_PROGRESS_INTERVAL = float(os.environ.get("JOB_PROGRESS_INTERVAL", 0.5))  # seconds between progress writes
+# Tree changes and bulk decisions queue ONE rebuild/retrain that runs after this many seconds without further edits.
+REBUILD_QUIET_SECONDS = int(os.environ.get("REBUILD_QUIET_SECONDS", 120))
+# Up to this many products changed at once are updated in place (vectors, neighbours); more queue a rebuild.
+INCREMENTAL_UPDATE_MAX_PRODUCTS = int(os.environ.get("INCREMENTAL_UPDATE_MAX_PRODUCTS", 20))
 # Classification: above the threshold the classifier sets the category, below it the product waits for review.
 CLASSIFIER_CONFIDENCE_THRESHOLD = float(os.environ.get("CLASSIFIER_CONFIDENCE_THRESHOLD", 0.6))
 CLASSIFIER_MAX_DEPTH = int(os.environ.get("CLASSIFIER_MAX_DEPTH", 3))  # label = the first N levels of the path

@@ -87,6 +87,8 @@ class Job(models.Model):
     # Set by staff ("Cancel"); the running handler sees it at its next progress report and stops.
     cancel_requested = models.BooleanField(default=False)
     queue = models.CharField(max_length=32, blank=True)
+    # Not run before this time: debounced follow-up work waits for a quiet period, re-armed by later edits.
+    run_after = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -69,11 +69,16 @@ def time_limit_message(seconds: int) -> str:
     return f"over its time limit of {seconds} s"
 
 
+def job_is_due(now: Any) -> Q:
+    """Queued jobs without a `run_after`, or whose quiet period is over (a debounced job waits until then)."""
+    return Q(run_after__isnull=True) | Q(run_after__lte=now)
+
+
 def job_claim(*, job_id: int) -> Job | None:
     """Compare-and-set the job to running for this runner; None when it is not claimable (or over its cap)."""
     now = timezone.now()
     claimable = Job.objects.filter(pk=job_id).filter(
-        Q(status=Job.Status.QUEUED, cancel_requested=False) | stale_running()
+        Q(status=Job.Status.QUEUED, cancel_requested=False) & job_is_due(now) | stale_running()
     )
     cap = settings.JOB_MAX_ATTEMPTS
     claimed = claimable.filter(attempts__lt=cap).update(
@@ -218,7 +223,8 @@ def job_run_next(*, queues: list[str] | None = None) -> Job | None:
     close_old_connections()
     if Job.objects.filter(status=Job.Status.RUNNING).exclude(stale_running()).exists():
         return None
-    waiting = Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False).order_by("created_at", "pk")
+    waiting = Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False).filter(job_is_due(timezone.now()))
+    waiting = waiting.order_by("created_at", "pk")
     if queues:
         waiting = waiting.filter(queue__in=queues)
     for job_id in waiting.values_list("pk", flat=True)[:20]:

@@ -169,6 +169,7 @@ def job_dispatch(*, job_id: int, note: str = "") -> None:
             queue=handler.queue,
             soft_time_limit=handler.time_limit,
             time_limit=job_hard_time_limit(handler),
+            eta=job.run_after,  # a debounced job; re-arming it sends a new message (the early one is refused)
         )
     except BROKER_ERRORS as error:
         logger.error("job %s: %s: %s", job_id, QUEUE_ERROR, error)

@@ -1,20 +1,27 @@
 """REST endpoints for products and interaction ingest."""
 
+from datetime import datetime
 from typing import Any
 
 import django_filters
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.permissions import DjangoModelPermissions
+from rest_framework.filters import OrderingFilter
+from rest_framework.permissions import AllowAny, DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.importers.base import RowInvalid
+from catalog.importers.interactions import parse_timestamp
 from catalog.models import Brand, Interaction, Product
 from catalog.selectors import (
+    brand_list,
+    brands_by_reference,
     product_detail_queryset,
     product_list,
     products_by_reference,
@@ -30,7 +37,9 @@ class ProductFilter(django_filters.FilterSet):
     category = django_filters.ModelChoiceFilter(
         queryset=Category.objects.all(), method="filter_category", help_text="Category id; includes its subtree."
     )
-    brand = django_filters.ModelMultipleChoiceFilter(queryset=Brand.objects.all(), help_text="Brand id (repeatable).")
+    brand = django_filters.CharFilter(
+        method="filter_brand", help_text="Brand id or slug (repeatable: `brand=12&brand=acme`); see /api/v1/brands/."
+    )
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0)
     q = django_filters.CharFilter(method="filter_text", max_length=200, help_text="Words in the title or brand.")
@@ -44,6 +53,15 @@ class ProductFilter(django_filters.FilterSet):
 
     def filter_text(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         return products_matching_text(queryset, value)
+
+    def filter_brand(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        # Repeated parameters (`brand=1&brand=acme`): the form field only sees the last one.
+        values = self.data.getlist(name) if hasattr(self.data, "getlist") else [value]
+        references = [ref for ref in values if ref.strip()]
+        brands, unknown = brands_by_reference(references=references)
+        if unknown:
+            raise serializers.ValidationError({"brand": [f"No brand with id or slug {ref!r}." for ref in unknown]})
+        return queryset.filter(brand__in=brands)
 
     def is_valid(self) -> bool:
         valid = super().is_valid()
@@ -77,6 +95,11 @@ class AttributeValueOutput(serializers.Serializer):
     value_id = serializers.IntegerField(source="value_node_id", allow_null=True)
 
 
+class CategoryPathItem(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
 class ProductDetailOutput(ProductListOutput):
     category_path = serializers.SerializerMethodField()
     attributes = AttributeValueOutput(source="attribute_values", many=True)
@@ -94,6 +117,7 @@ class ProductDetailOutput(ProductListOutput):
             "updated_at",
         ]
 
+    @extend_schema_field(CategoryPathItem(many=True))
     def get_category_path(self, product: Product) -> list[dict[str, Any]]:
         return category_path_items(category=product.category)
 
@@ -114,10 +138,54 @@ class ProductInput(serializers.ModelSerializer):
         return value.upper()
 
 
+class StrictOrderingFilter(OrderingFilter):
+    """`ordering=` on the documented fields only; anything else is a 400, never silently ignored.
+
+    Products without a price sort last in both directions; ties break by id so pages are stable.
+    """
+
+    ordering_description = "One of: price, -price, title, -title, created_at, -created_at, id, -id."
+
+    def get_ordering(self, request: Request, queryset: QuerySet, view: APIView) -> list[Any]:
+        raw = request.query_params.get(self.ordering_param)
+        if raw is None or not raw.strip():
+            return self.get_default_ordering(view) or []
+        allowed = {field for field in view.ordering_fields}
+        terms = [term.strip() for term in raw.split(",") if term.strip()]
+        bad = [term for term in terms if term.lstrip("-") not in allowed]
+        if bad:
+            raise serializers.ValidationError(
+                {self.ordering_param: [f"Cannot order by {', '.join(bad)}. {self.ordering_description}"]}
+            )
+        ordering: list[Any] = []
+        for term in terms:
+            field = F(term.lstrip("-"))
+            ordering.append(field.desc(nulls_last=True) if term.startswith("-") else field.asc(nulls_last=True))
+        return [*ordering, "id"] if "id" not in {t.lstrip("-") for t in terms} else ordering
+
+    def filter_queryset(self, request: Request, queryset: QuerySet, view: APIView) -> QuerySet:
+        ordering = self.get_ordering(request, queryset, view)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
+        fields = [name for field in view.ordering_fields for name in (field, f"-{field}")]
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": self.ordering_description,
+                "schema": {"type": "string", "enum": fields},
+            }
+        ]
+
+
 class ProductListApi(generics.ListCreateAPIView):
-    """List products (filters: category subtree, brand, price range, text) or create one."""
+    """List products (filters: category subtree, brand id or slug, price range, text; `ordering`) or create one."""
 
     filterset_class = ProductFilter
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    ordering_fields = ["price", "title", "created_at", "id"]
 
     def get_queryset(self) -> QuerySet[Product]:
         return product_list()
@@ -158,6 +226,33 @@ class ProductDetailApi(generics.RetrieveUpdateAPIView):
     @extend_schema(request=ProductInput, responses={200: ProductDetailOutput})
     def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self._update(request, partial=False)
+
+
+class BrandListApi(generics.ListAPIView):
+    """Every brand with its number of products in the shop; the ids and slugs the products' `brand` filter takes."""
+
+    class BrandOutput(serializers.Serializer):
+        id = serializers.IntegerField()
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        product_count = serializers.IntegerField(help_text="Active products of this brand.")
+
+    class FilterInput(serializers.Serializer):
+        q = serializers.CharField(required=False, max_length=100, help_text="Part of the brand's name.")
+
+    permission_classes = [AllowAny]
+    serializer_class = BrandOutput
+    filter_backends = [StrictOrderingFilter]
+    ordering_fields = ["name", "product_count", "id"]
+
+    def get_queryset(self) -> QuerySet[Brand]:
+        params = self.FilterInput(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return brand_list(name_contains=params.validated_data.get("q", ""))
+
+    @extend_schema(parameters=[FilterInput])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class ProductReferenceField(serializers.Field):
@@ -203,6 +298,22 @@ class ProductSkuField(ProductReferenceField):
         super().__init__(by="sku", **kwargs)
 
 
+@extend_schema_field({"oneOf": [{"type": "string", "format": "date-time"}, {"type": "number"}]})
+class TimestampField(serializers.Field):
+    """Unix seconds (a number or digits) or ISO 8601, as the importer reads them; naive times are UTC."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            raise serializers.ValidationError("Expected unix seconds or an ISO 8601 date-time.")
+        try:
+            return parse_timestamp(str(data).strip(), "timestamp", "")
+        except RowInvalid as invalid:
+            raise serializers.ValidationError(invalid.reason) from None
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
 class InteractionInput(serializers.Serializer):
     visitor_id = serializers.CharField(max_length=64)
     event = serializers.ChoiceField(choices=Interaction.Event.choices)
@@ -211,7 +322,7 @@ class InteractionInput(serializers.Serializer):
     query = serializers.CharField(max_length=500, required=False, allow_blank=True)
     order_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     event_id = serializers.CharField(max_length=128, required=False, allow_blank=True)
-    timestamp = serializers.DateTimeField(required=False)
+    timestamp = TimestampField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         by_sku = attrs.pop("product_by_sku", None)
@@ -226,6 +337,21 @@ class InteractionInput(serializers.Serializer):
         return attrs
 
 
+def batch_errors(errors: Any, *, size: int) -> dict[str, Any]:
+    """A list serializer's errors as {"rows": {index: errors}, "non_field_errors": [summary]}.
+
+    DRF gives either a list aligned with the batch (empty dicts for good items) or a dict keyed
+    by index; both become the same shape, keyed by the event's position in the batch (from 0).
+    """
+    if isinstance(errors, list):
+        rows = {str(index): item for index, item in enumerate(errors) if item}
+    elif isinstance(errors, dict) and all(str(key).isdigit() for key in errors):
+        rows = {str(key): item for key, item in errors.items()}
+    else:
+        return dict(errors)
+    return {"rows": rows, "non_field_errors": [f"{len(rows)} of {size} events are invalid; nothing was stored."]}
+
+
 class InteractionIngestPermission(DjangoModelPermissions):
     perms_map = {**DjangoModelPermissions.perms_map, "POST": ["%(app_label)s.add_%(model_name)s"]}
 
@@ -236,7 +362,18 @@ class InteractionIngestApi(APIView):
     permission_classes = [InteractionIngestPermission]
     queryset = Interaction.objects.none()
 
-    @extend_schema(request=InteractionInput(many=True), responses={201: dict})
+    class InteractionIngestOutput(serializers.Serializer):
+        created = serializers.IntegerField(help_text="Events stored.")
+        duplicates = serializers.IntegerField(help_text="Events skipped because their event_id was already stored.")
+
+    @extend_schema(
+        request=InteractionInput(many=True),
+        responses={201: InteractionIngestOutput},
+        description=(
+            "A bad batch changes nothing and answers 400 with the errors of each bad event keyed by its "
+            'position in the list (from 0): `{"rows": {"3": {"timestamp": ["..."]}}, "non_field_errors": [...]}`.'
+        ),
+    )
     def post(self, request: Request) -> Response:
         many = isinstance(request.data, list)
         if many and not 1 <= len(request.data) <= settings.INTERACTION_BATCH_MAX:
@@ -248,7 +385,9 @@ class InteractionIngestApi(APIView):
         serializer = InteractionInput(
             data=request.data, many=many, context={"products": products_by_reference(request.data)}
         )
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            errors = batch_errors(serializer.errors, size=len(request.data)) if many else serializer.errors
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
         events = serializer.validated_data if many else [serializer.validated_data]
         result = interactions_ingest(events=events)
         return Response(result, status=status.HTTP_201_CREATED)

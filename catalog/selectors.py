@@ -3,9 +3,9 @@
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
-from catalog.models import Product, ProductAttributeValue
+from catalog.models import Brand, Product, ProductAttributeValue
 from taxonomy.models import Category
 
 
@@ -69,3 +69,21 @@ def products_by_reference(items: Any) -> dict[str, dict[Any, Product]]:
         "pk": Product.objects.in_bulk(ids) if ids else {},
         "sku": Product.objects.in_bulk(skus, field_name="sku") if skus else {},
     }
+
+
+def brand_list(*, name_contains: str = "") -> QuerySet[Brand]:
+    """Brands with `product_count` (active products), by name."""
+    queryset = Brand.objects.annotate(product_count=Count("products", filter=Q(products__is_active=True)))
+    if name_contains:
+        queryset = queryset.filter(name__icontains=name_contains)
+    return queryset.order_by("name", "id")
+
+
+def brands_by_reference(*, references: list[str]) -> tuple[list[Brand], list[str]]:
+    """Brands named by id or slug, in one query; returns (brands, the references that match none)."""
+    ids = {int(ref) for ref in references if ref.strip().isdigit()}
+    slugs = {ref.strip() for ref in references if not ref.strip().isdigit()}
+    brands = list(Brand.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs)))
+    known = {str(b.pk) for b in brands} | {b.slug for b in brands}
+    unknown = [ref for ref in references if ref.strip() not in known]
+    return brands, unknown

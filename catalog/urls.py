@@ -5,6 +5,7 @@ from catalog import apis, views
 api_urlpatterns = [
     path("products/", apis.ProductListApi.as_view(), name="product-list"),
     path("products/<int:pk>/", apis.ProductDetailApi.as_view(), name="product-detail"),
+    path("brands/", apis.BrandListApi.as_view(), name="brand-list"),
     path("interactions/", apis.InteractionIngestApi.as_view(), name="interaction-ingest"),
 ]
 

@@ -69,7 +69,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Admin edits say what they updated at once and which debounced rebuild they queued, and when.
     "recommend.core.followups.FollowupMessagesMiddleware",
+    # With DEBUG on (embedded demo) shoppers still get the site's 404 page, not Django's debug page.
+    "catalog.middleware.StorefrontNotFoundMiddleware",
 ]
+DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -5,10 +5,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from catalog import urls as catalog_urls
+from config.api_root import ApiRootApi
 from recommend import urls as recommend_urls
 from taxonomy import urls as taxonomy_urls
 
 api_v1 = catalog_urls.api_urlpatterns + taxonomy_urls.api_urlpatterns + recommend_urls.api_urlpatterns
+api_v1 = [path("", ApiRootApi.as_view(patterns=api_v1), name="api-root"), *api_v1]
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -182,7 +182,7 @@ def test_a_bad_event_in_a_batch_rejects_the_batch_with_its_index(staff_api_clien
     response = staff_api_client.post("/api/v1/interactions/", batch, format="json")
 
     assert response.status_code == 400
-    errors = response.json()
+    errors = response.json()["rows"]
     assert set(errors) == {"1", "2"}  # errors keyed by the position of each bad event
     assert "event" in errors["1"] and "query" in errors["2"]
     assert Interaction.objects.count() == 0
@@ -207,7 +207,7 @@ def test_unknown_products_in_a_batch_are_named(staff_api_client, products):
     batch.append({"visitor_id": "v1", "event": "view", "sku": "no-such-sku"})
     batch.append({"visitor_id": "v1", "event": "view", "product": "abc"})
 
-    errors = staff_api_client.post("/api/v1/interactions/", batch, format="json").json()
+    errors = staff_api_client.post("/api/v1/interactions/", batch, format="json").json()["rows"]
 
     assert errors["1"]["product"] == ["No product with id 999999."]
     assert errors["2"]["sku"] == ["No product with SKU 'no-such-sku'."]

@@ -199,3 +199,7 @@ class ReviewQueueProduct(Product):
         proxy = True
         verbose_name = "product to review"
         verbose_name_plural = "review queue"
+
+
+# Sequential recommender feedback lives with its capability; imported here so Django registers it.
+from recommend.sequential.models import RecommendationFeedback  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Personalised recommendations that explain themselves: training, serving, feedback and pages."""

@@ -17,9 +17,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-demo: install  ## a working shop with demo data and trained models on 127.0.0.1:8000
+demo: install  ## a working shop with demo data on 127.0.0.1:8000; the models train in the background
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py setup_demo $(DEMO_FLAGS)
+	$(PY) manage.py run_jobs --until-idle & trap 'kill $$! 2>/dev/null' EXIT; \
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 demo-full:  ## the same with every row of every dataset

@@ -192,11 +192,22 @@ def job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> Job:
         job = Job.objects.get(pk=job_id)
         logger.info("job %s not claimed (it is %s), skipping", job_id, job.status)
         return job
-    handler = job_handler_get(job.kind)
+    try:
+        handler = job_handler_get(job.kind)
+    except ValueError as error:  # a worker running other code than the one that queued the job
+        job_finish(job=job, status=Job.Status.FAILED, message=str(error), error=str(error))
+        job.refresh_from_db()
+        return job
     try:
         params = job_params_parse(kind=job.kind, params=job.params)
         with Heartbeat(job) as heartbeat:
             result = handler.function(job, params, JobProgress(job, on_progress, heartbeat))
+    except KeyboardInterrupt:
+        # The runner was stopped (Ctrl-C, SIGTERM of `run_jobs`): not the job's fault, so it goes back to the queue.
+        Job.objects.filter(pk=job.pk, attempts=job.attempts, status=Job.Status.RUNNING).update(
+            status=Job.Status.QUEUED, attempts=F("attempts") - 1, heartbeat_at=None, message="interrupted; queued again"
+        )
+        raise
     except JobClaimLost:
         logger.warning("job %s attempt %s lost its claim; stopping", job.pk, job.attempts)
     except JobStopped as stop:

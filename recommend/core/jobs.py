@@ -278,6 +278,10 @@ def job_resend_unsent(*, kind: str | None) -> int:
     return len(ids)
 
 
+# Wake events of the worker loops running in this process (`run_jobs`, or the embedded runner thread).
+ACTIVE_LOOPS: set[threading.Event] = set()
+
+
 def job_worker_loop(
     *,
     wake: threading.Event,
@@ -287,6 +291,21 @@ def job_worker_loop(
     on_job: Callable[[Job], None] | None = None,
 ) -> None:
     """Run queued jobs from the database one at a time until `stop` (or, with `until_idle`, none is left)."""
+    ACTIVE_LOOPS.add(wake)  # jobs queued from inside this process wake this loop instead of a new thread
+    try:
+        worker_loop_body(wake=wake, stop=stop, until_idle=until_idle, queues=queues, on_job=on_job)
+    finally:
+        ACTIVE_LOOPS.discard(wake)
+
+
+def worker_loop_body(
+    *,
+    wake: threading.Event,
+    stop: threading.Event,
+    until_idle: bool,
+    queues: list[str] | None,
+    on_job: Callable[[Job], None] | None,
+) -> None:
     last_sweep = 0.0
     while not stop.is_set():
         try:
@@ -318,6 +337,10 @@ class EmbeddedRunner:
         self.lock = threading.Lock()
 
     def notify(self, *, start: bool) -> None:
+        if ACTIVE_LOOPS - {self.wake}:  # `run_jobs` (or setup_demo --wait) is this process: it runs them
+            for wake in list(ACTIVE_LOOPS):
+                wake.set()
+            return
         with self.lock:
             if start and (self.thread is None or not self.thread.is_alive()):
                 self.thread = threading.Thread(target=self.main, name="embedded-job-runner", daemon=True)

@@ -34,38 +34,52 @@ def real_services(django_db_setup):
     return settings.DATABASES["default"]
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(real_services, tmp_path_factory):
-    """A real `celery worker` on all three queues, pointed at the test database."""
-    db = real_services
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+def start_celery_worker(
+    *, db, log_path, name, queues="default,inference,training", pool="solo", env_extra=None, extra_args=()
+):
+    """Start a real `celery worker` subprocess on the test database and wait until it answers a ping."""
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "JOB_PROGRESS_INTERVAL": "0",
-        "VAR_DIR": str(tmp_path_factory.mktemp("worker-var")),
+        "VAR_DIR": str(log_path.parent / "var"),
+        **(env_extra or {}),
     }
     from config.celery import app
 
+    log = open(log_path, "w")  # noqa: SIM115  (the worker writes to it for as long as it lives)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", queues, f"--pool={pool}",
+         "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", f"{name}@%h", *extra_args],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"celery worker exited early:\n{log_path.read_text()}", pytrace=False)
+        replies = app.control.ping(timeout=1.0)
+        if any(reply_from.startswith(f"{name}@") for reply in replies for reply_from in reply):
+            return process
+    process.terminate()
+    pytest.fail(f"celery worker did not answer a ping in 60 s:\n{log_path.read_text()}", pytrace=False)
+
+
+def stop_celery_worker(process):
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(real_services, tmp_path_factory):
+    """A real `celery worker` on all three queues, pointed at the test database."""
+    from config.celery import app
+
     app.control.purge()
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "default,inference,training",
-             "--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle", "-n", "itest@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"celery worker exited early:\n{log_path.read_text()}", pytrace=False)
-            if app.control.ping(timeout=1.0):
-                break
-        else:
-            process.terminate()
-            pytest.fail(f"celery worker did not answer a ping in 60 s:\n{log_path.read_text()}", pytrace=False)
-        yield process
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    process = start_celery_worker(
+        db=real_services, log_path=tmp_path_factory.mktemp("worker") / "worker.log", name="itest"
+    )
+    yield process
+    stop_celery_worker(process)

@@ -1,6 +1,7 @@
 """The job runner never gets stuck: claim, attempt cap, cancel, time limits, sweep, broker errors, embedded runs."""
 
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 import kombu.exceptions
@@ -59,7 +60,7 @@ def reclaimed_midway(job, params, progress):
     return {"written": True}
 
 
-@job_registry.dataclass(frozen=True)
+@dataclass(frozen=True)
 class SizeParams:
     size: int = 1
 
@@ -277,3 +278,37 @@ def test_the_runner_loop_runs_queued_jobs_oldest_first_until_idle():
 
     assert [first.pk, second.pk] == RUNS
     assert Job.objects.get(pk=cancelled.pk).status == "cancelled"
+
+
+def test_the_storefront_banner_counts_the_demo_batch_and_disappears_when_done(client, monkeypatch):
+    from recommend.core import demo
+
+    monkeypatch.setattr(demo, "BANNER_CACHE_SECONDS", 0)
+    job_handler("t_demo", params=DemoParams)(counting)
+    monkeypatch.setattr(demo, "DEMO_MODEL_JOBS", [demo.DemoJob("t_demo"), demo.DemoJob("t_demo")])
+    first, second = demo.demo_jobs_queue()
+    assert first.pk == second.pk  # a kind still pending is not queued twice
+
+    Job.objects.create(kind="t_demo", params={"demo": True}, status="running", progress=0.5)
+    assert b"Models are training: 0 of 2 done, 25 %" in client.get("/").content
+
+    Job.objects.filter(kind="t_demo").update(status="done", progress=1.0)
+    assert b"Models are training" not in client.get("/").content
+
+
+@dataclass(frozen=True)
+class DemoParams:
+    demo: bool = False
+
+
+def test_setup_demo_never_resets_an_existing_staff_password(staff):
+    from recommend.management.commands.setup_demo import Command
+
+    staff.set_password("kept-secret-1")
+    staff.save()
+
+    login = Command().ensure_staff("staff", reset=False)
+
+    staff.refresh_from_db()
+    assert "password unchanged" in login and staff.check_password("kept-secret-1")
+    assert "password '" in Command().ensure_staff("newcomer", reset=False)

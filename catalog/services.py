@@ -12,8 +12,10 @@ from catalog.importers import ImportReport, InteractionMapping, ProductMapping, 
 from catalog.importers.base import ProgressCallback, read_rows
 from catalog.importers.presets import PRESETS, ImportStep
 from catalog.models import Brand, Interaction, Product
-from catalog.signals import products_changed
-from taxonomy.models import Category
+from catalog.signals import interactions_imported, products_changed
+from taxonomy.models import Category, CategoryEdit
+from taxonomy.services import category_edit_mark_undone, category_edit_record, tree_node_move
+from taxonomy.signals import taxonomy_changed
 
 
 def import_steps(
@@ -158,6 +160,11 @@ def interactions_ingest(*, events: Sequence[dict[str, Any]]) -> dict[str, int]:
         )
     with transaction.atomic():
         Interaction.objects.bulk_create(list(new.values()), ignore_conflicts=True)
+        purchases = sum(item.event == Interaction.Event.PURCHASE for item in new.values())
+        if new:
+            transaction.on_commit(
+                lambda: interactions_imported.send(sender=Interaction, created=len(new), purchases=purchases)
+            )
     return {"created": len(new), "duplicates": len(events) - len(new)}
 
 
@@ -174,3 +181,61 @@ def products_merge(*, source: Product, target: Product) -> Product:
     source.save(update_fields=["merged_into", "is_active", "updated_at"])
     transaction.on_commit(lambda: products_changed.send(sender=Product, product_ids=[source.pk, target.pk]))
     return target
+
+
+def _merge_one(*, source: Category, target: Category, user: Any) -> CategoryEdit:
+    if source.pk == target.pk or target.is_descendant_of(source):
+        raise ValueError(f"“{source}” cannot be merged into itself or one of its subcategories.")
+    children = list(source.get_children())
+    taken = set(target.get_children().values_list("slug", flat=True))
+    clashes = sorted(child.slug for child in children if child.slug in taken)
+    if clashes:
+        raise ValueError(f"“{target}” already has subcategories {', '.join(clashes)}; merge those first.")
+    products = list(Product.objects.filter(category=source).values_list("pk", "category_source"))
+    previous = {"children": [child.pk for child in children], "products": products, "is_active": source.is_active}
+    for child in children:
+        tree_node_move(node=child, target=target, position="last-child")
+    products_set_category(product_ids=[pk for pk, _ in products], category=target)
+    source.is_active = False
+    source.save(update_fields=["is_active", "updated_at"])
+    taxonomy_changed.send(sender=Category, reason="merge", category_ids=[source.pk, target.pk])
+    summary = f"Merged “{source.path_display}” into “{target.path_display}” ({len(products)} products)"
+    return category_edit_record(
+        category=source, kind=CategoryEdit.Kind.MERGE, summary=summary, previous=previous, target=target, user=user
+    )
+
+
+@transaction.atomic
+def categories_merge(*, sources: Sequence[Category], target: Category, user: Any = None) -> list[CategoryEdit]:
+    """Merge categories into `target`: their products and subcategories move there and they are hidden.
+
+    Each merge is recorded (the products with their old category source, the subcategories) so
+    `category_merge_undo` can put everything back.
+    """
+    return [_merge_one(source=source, target=target, user=user) for source in sources]
+
+
+@transaction.atomic
+def category_merge_undo(*, edit: CategoryEdit) -> CategoryEdit:
+    """Undo a merge: the subcategories and products go back and the category is shown again."""
+    edit = CategoryEdit.objects.select_for_update().get(pk=edit.pk)
+    if edit.undone_at is not None:
+        raise ValueError("This change was already undone.")
+    if edit.category is None:
+        raise ValueError("The merged category no longer exists.")
+    source = edit.category
+    for child in Category.objects.filter(pk__in=edit.previous["children"]).order_by("tree_id", "lft"):
+        tree_node_move(node=child, target=source, position="last-child")
+    by_source: dict[str, list[int]] = {}
+    for pk, category_source in edit.previous["products"]:
+        by_source.setdefault(category_source, []).append(pk)
+    for category_source, ids in by_source.items():
+        Product.objects.filter(pk__in=ids).update(
+            category=source, category_source=category_source, updated_at=timezone.now()
+        )
+    source.is_active = edit.previous.get("is_active", True)
+    source.save(update_fields=["is_active", "updated_at"])
+    product_ids = [pk for pk, _ in edit.previous["products"]]
+    transaction.on_commit(lambda: products_changed.send(sender=Product, product_ids=product_ids))
+    taxonomy_changed.send(sender=Category, reason="merge", category_ids=[source.pk])
+    return category_edit_mark_undone(edit=edit)

@@ -6,3 +6,6 @@ from django.dispatch import Signal
 products_imported = Signal()
 # Sent after staff changed products in bulk (category moves). kwargs: product_ids.
 products_changed = Signal()
+# Sent after interactions were stored (import or ingest API). kwargs: created, purchases (how many new
+# purchase events: basket models rebuild on those).
+interactions_imported = Signal()

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from catalog.importers.base import (
@@ -16,6 +17,7 @@ from catalog.importers.base import (
     run_import,
 )
 from catalog.models import Interaction, Product
+from catalog.signals import interactions_imported
 
 EVENTS = set(Interaction.Event.values)
 
@@ -92,6 +94,7 @@ class InteractionWriter:
         self.mapping = mapping
         self.report = report
         self.sku_ids = dict(Product.objects.values_list("sku", "pk"))
+        self.created = self.purchases = 0
 
     def parse(self, number: int, row: Row) -> tuple[int, Interaction]:
         return number, parse_interaction_row(number, row, self.mapping, self.sku_ids)
@@ -104,9 +107,15 @@ class InteractionWriter:
         Interaction.objects.bulk_create(new, ignore_conflicts=True)
         self.report.created += len(new)
         self.report.unchanged += len(events) - len(new)
+        self.created += len(new)
+        self.purchases += sum(event.event == Interaction.Event.PURCHASE for event in new)
 
     def finish(self) -> None:
-        pass
+        if self.created:
+            created, purchases = self.created, self.purchases
+            transaction.on_commit(
+                lambda: interactions_imported.send(sender=Interaction, created=created, purchases=purchases)
+            )
 
 
 def import_interactions(

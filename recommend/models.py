@@ -203,3 +203,5 @@ class ReviewQueueProduct(Product):
 
 # Sequential recommender feedback lives with its capability; imported here so Django registers it.
 from recommend.sequential.models import RecommendationFeedback  # noqa: E402, F401
+# The product-vector store of the shared core (recommend.core.vectors).
+from recommend.core.models import ProductVector  # noqa: E402, F401

@@ -9,6 +9,7 @@ HANDLER_MODULES = [
     "recommend.classification.jobs",
     "recommend.similarity.jobs",
     "recommend.duplicates.jobs",
+    "recommend.sequential.jobs",
 ]
 # Modules whose @receiver functions connect to catalog/taxonomy signals when imported.
 RECEIVER_MODULES = [

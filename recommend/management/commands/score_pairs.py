@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommend.duplicates.selectors import duplicate_scorer
+from recommend.duplicates.matchers import active_matcher
 from recommend.duplicates.services import score_pairs_file
 
 
@@ -13,7 +13,8 @@ class Command(BaseCommand):
     help = (
         'Score product pairs. Each input line: {"left": {"title", "brand", "price", "description", "category"}, '
         '"right": {...}} (any field may be missing). Each output line: {"score": 0..1, "duplicate": true|false}, '
-        "using the same scorer and threshold as the admin's duplicate list."
+        "using the active duplicate_scorer version (manage.py train_duplicate_scorer) or the shipped "
+        "out-of-the-box scorer, with the same threshold as the admin's duplicate list."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -27,5 +28,5 @@ class Command(BaseCommand):
             count = score_pairs_file(source=options["input"], target=options["output"])
         except ValueError as error:
             raise CommandError(str(error)) from error
-        threshold = duplicate_scorer().threshold
+        threshold = active_matcher().threshold
         self.stdout.write(f"Scored {count} pairs (threshold {threshold:.3f}) -> {options['output']}")

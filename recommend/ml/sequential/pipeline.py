@@ -1,0 +1,91 @@
+"""Fit SASRec on id sequences, measure it beside the baselines on one split, write one artifact file.
+
+What the Django training job runs (and what serving loads back): external item ids in, metrics
+and a single `.pt` file out, no Django involved.
+"""
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from recommend.ml.sequential.baselines import ItemKNN, Popularity
+from recommend.ml.sequential.data import ItemVocabulary, item_popularity, leave_one_out
+from recommend.ml.sequential.evaluation import hit_ndcg, rank_all
+from recommend.ml.sequential.sasrec import SASRec, SASRecConfig
+from recommend.ml.sequential.training import SASRecRecommender, TrainingConfig, TrainingReport
+
+
+@dataclass
+class SequentialArtifact:
+    """What serving needs: the model, the id vocabulary and item popularity (for cold starts)."""
+
+    recommender: SASRecRecommender
+    vocabulary: ItemVocabulary
+    popularity: np.ndarray
+
+    def save(self, path: Path) -> None:
+        torch.save(
+            {
+                "sasrec": self.recommender.model.state(),
+                "training": self.recommender.training.__dict__,
+                "item_ids": list(self.vocabulary.ids),
+                "popularity": self.popularity,
+            },
+            path,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> "SequentialArtifact":
+        state = torch.load(path, weights_only=False)
+        recommender = SASRecRecommender(SASRecConfig(**state["sasrec"]["config"]), TrainingConfig(**state["training"]))
+        recommender.model = SASRec.from_state(state["sasrec"])
+        return cls(recommender, ItemVocabulary(ids=state["item_ids"]), np.asarray(state["popularity"]))
+
+
+def _measure(
+    prefix: str, scorer: Callable, histories: Sequence[Sequence[int]], targets: np.ndarray
+) -> dict[str, float]:
+    hr, ndcg = hit_ndcg(rank_all(scorer, histories, targets).ranks_excluded)
+    return {f"{prefix}.hr_at_10": round(hr, 4), f"{prefix}.ndcg_at_10": round(ndcg, 4)}
+
+
+def fit_and_measure(
+    *,
+    sequences: Sequence[Sequence[Hashable]],
+    model_kwargs: dict[str, Any],
+    training_kwargs: dict[str, Any],
+    artifact: Path,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict[str, Any]:
+    """Train on the leave-one-out training part; metrics on validation and test items (history excluded)."""
+    report = progress or (lambda fraction, message: None)
+    vocabulary = ItemVocabulary.from_sequences(sequences)
+    encoded = [vocabulary.encode(sequence) for sequence in sequences]
+    split = leave_one_out(encoded)
+    training = TrainingConfig(**training_kwargs)
+    recommender = SASRecRecommender(SASRecConfig(n_items=vocabulary.size, **model_kwargs), training)
+    recommender.fit(
+        split.train,
+        valid_histories=split.valid_histories(),
+        valid_targets=split.valid_target,
+        progress=lambda fraction, message: report(0.9 * fraction, message),
+    )
+    report(0.9, "measuring beside popularity and item-kNN")
+    baselines = {
+        "popularity": Popularity(vocabulary.size).fit(split.train),
+        "itemknn": ItemKNN(vocabulary.size).fit(split.train),
+        "sasrec": recommender,
+    }
+    metrics: dict[str, Any] = {"items": vocabulary.size, "users": len(split.train)}
+    for name, model in baselines.items():
+        metrics.update(_measure(f"valid.{name}", model.score, split.valid_histories(), split.valid_target))
+        metrics.update(_measure(f"test.{name}", model.score, split.test_histories(), split.test_target))
+    training_report: TrainingReport = recommender.report
+    metrics.update(epochs=training_report.epochs, best_epoch=training_report.best_epoch)
+    SequentialArtifact(recommender, vocabulary, item_popularity(encoded, vocabulary.size)).save(artifact)
+    report(1.0, "saved")
+    return metrics

@@ -12,14 +12,24 @@ from django.shortcuts import render
 from catalog.forms import MoveToCategoryForm
 from catalog.models import Brand, Interaction, Product, ProductAttributeValue
 from catalog.selectors import products_in_subtree
-from catalog.services import products_set_active, products_set_category
+from catalog.services import categories_merge, category_merge_undo, products_set_active, products_set_category
 from taxonomy.admin import AttributeNodeAdminBase, CategoryAdminBase
-from taxonomy.models import AttributeNode, Category
+from taxonomy.models import AttributeNode, Category, CategoryEdit
 
 
 @admin.register(Category)
 class CategoryAdmin(CategoryAdminBase):
-    list_display = ["tree_actions", "indented_title", "product_count", "slug", "is_active", "source"]
+    list_display = [
+        "tree_actions",
+        "indented_title",
+        "path_column",
+        "open_children",
+        "product_count",
+        "slug",
+        "is_active",
+        "source",
+    ]
+    actions = ["move_to", "merge_into"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Category]:
         queryset = super().get_queryset(request)
@@ -31,6 +41,26 @@ class CategoryAdmin(CategoryAdminBase):
     @admin.display(description="Products (incl. subcategories)")
     def product_count(self, category: Category) -> int:
         return getattr(category, "products_total", 0)
+
+    def undo_edit(self, edit: CategoryEdit) -> None:
+        if edit.kind == CategoryEdit.Kind.MERGE:
+            category_merge_undo(edit=edit)
+        else:
+            super().undo_edit(edit)
+
+    @admin.action(description="Merge selected categories into…", permissions=["change"])
+    def merge_into(self, request: HttpRequest, queryset: QuerySet[Category]) -> HttpResponse | None:
+        form, page = self.target_step(request, queryset, action="merge_into", verb="Merge", allow_top_level=False)
+        if page is not None:
+            return page
+        try:
+            edits = categories_merge(sources=list(queryset), target=form.cleaned_data["target"], user=request.user)
+        except ValueError as error:
+            self.message_user(request, f"Nothing merged: {error}", messages.ERROR)
+            return None
+        for edit in edits:
+            self.report_edit(request, edit)
+        return None
 
 
 @admin.register(AttributeNode)

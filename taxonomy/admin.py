@@ -4,7 +4,6 @@ The classes are registered in catalog/admin.py, which adds product counts per no
 app itself knows nothing of products.
 """
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import messages
@@ -12,10 +11,8 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from mptt.admin import DraggableMPTTAdmin
 
-from taxonomy.models import Category
-from taxonomy.selectors import category_ancestries
+from taxonomy.category_admin import CategoryTreeAdminMixin
 from taxonomy.services import tree_node_move
-from taxonomy.signals import taxonomy_changed
 
 
 class TaxonomyTreeAdmin(DraggableMPTTAdmin):
@@ -51,27 +48,8 @@ class TaxonomyTreeAdmin(DraggableMPTTAdmin):
         tree_node_move(node=node, target=target, position=position)
 
 
-class CategoryAdminBase(TaxonomyTreeAdmin):
-    list_display = ["tree_actions", "indented_title", "slug", "is_active", "source"]
-    list_display_links = ["indented_title"]
-    list_filter = ["is_active", "source", "level"]
-    search_fields = ["name", "slug"]
-    fields = ["name", "slug", "parent", "description", "is_active", "source"]
-    readonly_fields = ["source"]
-    list_per_page = 200
-
-    def save_model(self, request: HttpRequest, obj: Category, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        taxonomy_changed.send(sender=Category, reason="edit" if change else "create", category_ids=[obj.pk])
-
-    def prefetch_paths(self, categories: Iterable[Category]) -> None:
-        category_ancestries(categories=categories)
-
-    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if request.path.endswith("/autocomplete/"):  # products can only be put in live categories
-            queryset = queryset.filter(is_active=True)
-        return queryset, may_have_duplicates
+class CategoryAdminBase(CategoryTreeAdminMixin, TaxonomyTreeAdmin):
+    """Category tree admin (one level at a time, search with paths, Move to…, undo): see category_admin."""
 
 
 class AttributeNodeAdminBase(TaxonomyTreeAdmin):

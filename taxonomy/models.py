@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -122,3 +123,31 @@ class AttributeNode(MPTTModel):
             raise ValidationError({"data_type": "An attribute needs a data type."})
         if self.kind != self.Kind.ATTRIBUTE and self.data_type:
             raise ValidationError({"data_type": "Only attributes have a data type."})
+
+
+class CategoryEdit(models.Model):
+    """One staff change to the category tree with the state before it, so the admin can undo it.
+
+    `previous` holds what an undo needs: for a move the old parent and left sibling, for a rename
+    the old name and slug, for a merge (catalog.services) the children and products that moved.
+    """
+
+    class Kind(models.TextChoices):
+        MOVE = "move", "Move"
+        RENAME = "rename", "Rename"
+        MERGE = "merge", "Merge"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    category = models.ForeignKey(Category, null=True, on_delete=models.SET_NULL, related_name="edits")
+    target = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    summary = models.CharField(max_length=500)
+    previous = models.JSONField(default=dict)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -1,13 +1,15 @@
-"""Writes to the taxonomy: resolving category paths in bulk, moving and renaming nodes."""
+"""Writes to the taxonomy: resolving category paths in bulk, moving and renaming nodes, undoing edits."""
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from mptt.exceptions import InvalidMove
 from mptt.models import MPTTModel
 
-from taxonomy.models import AttributeNode, Category
+from taxonomy.models import AttributeNode, Category, CategoryEdit
 from taxonomy.signals import taxonomy_changed
 
 
@@ -128,9 +130,113 @@ def tree_node_move(*, node: MPTTModel, target: MPTTModel | None, position: str =
     return node
 
 
-def category_move(*, category: Category, target: Category | None, position: str = "last-child") -> Category:
-    """Move a category (with its subtree) under `target`; refuses to move a node into itself."""
-    return tree_node_move(node=category, target=target, position=position)
+def _position_of(node: MPTTModel) -> dict[str, Any]:
+    """Where a node sits now: its parent and its left sibling (None when it is the first child)."""
+    left = node.get_previous_sibling()
+    return {"parent_id": node.parent_id, "left_sibling_id": left.pk if left else None}
+
+
+def _move_back(node: Category, position: dict[str, Any]) -> None:
+    left = Category.objects.filter(pk=position.get("left_sibling_id")).first()
+    parent = Category.objects.filter(pk=position.get("parent_id")).first()
+    if position.get("parent_id") and parent is None:
+        raise ValueError("The former parent no longer exists.")
+    if left is not None and left.parent_id == position.get("parent_id"):
+        tree_node_move(node=node, target=left, position="right")
+    elif parent is not None:
+        tree_node_move(node=node, target=parent, position="first-child")
+    else:
+        first_root = Category.objects.root_nodes().exclude(pk=node.pk).order_by("tree_id").first()
+        if node.parent_id is not None or first_root is None:
+            tree_node_move(node=node, target=first_root, position="left")
+
+
+@transaction.atomic
+def category_move(
+    *, category: Category, target: Category | None, position: str = "last-child", user: Any = None
+) -> CategoryEdit:
+    """Move a category (with its subtree) under `target`; the old place is recorded for undo."""
+    before = _position_of(category)
+    tree_node_move(node=category, target=target, position=position)
+    where = category.parent.path_display if category.parent_id else "the top level"
+    return CategoryEdit.objects.create(
+        kind=CategoryEdit.Kind.MOVE,
+        category=category,
+        target=target,
+        summary=f"Moved “{category.name}” to “{where}”",
+        previous=before,
+        user=user if getattr(user, "pk", None) else None,
+    )
+
+
+@transaction.atomic
+def category_rename(*, category: Category, name: str, slug: str = "", user: Any = None) -> CategoryEdit:
+    """Rename a category (and re-slug it unless `slug` is given); the old name is recorded for undo."""
+    siblings = Category.objects.filter(parent_id=category.parent_id).exclude(pk=category.pk)
+    taken = set(siblings.values_list("slug", flat=True))
+    slug = slug or unique_slug(name, taken)
+    if slug in taken:
+        raise ValueError(f"A sibling already has the slug “{slug}”.")
+    edit = category_edit_record(
+        category=category,
+        kind=CategoryEdit.Kind.RENAME,
+        summary=f"Renamed “{category.name}” to “{name}”",
+        previous={"name": category.name, "slug": category.slug},
+        user=user,
+    )
+    category.name, category.slug = name, slug
+    category.save(update_fields=["name", "slug", "updated_at"])
+    taxonomy_changed.send(sender=Category, reason="rename", category_ids=[category.pk])
+    return edit
+
+
+def category_edit_record(
+    *,
+    category: Category,
+    kind: str,
+    summary: str,
+    previous: dict[str, Any],
+    target: Category | None = None,
+    user: Any = None,
+) -> CategoryEdit:
+    """Store an edit made elsewhere (the admin form, a merge in catalog) so it can be undone."""
+    return CategoryEdit.objects.create(
+        kind=kind,
+        category=category,
+        target=target,
+        summary=summary[:500],
+        previous=previous,
+        user=user if getattr(user, "pk", None) else None,
+    )
+
+
+@transaction.atomic
+def category_edit_undo(*, edit: CategoryEdit) -> CategoryEdit:
+    """Put a moved or renamed category back as it was (merges are undone by catalog.services)."""
+    edit = CategoryEdit.objects.select_for_update().get(pk=edit.pk)
+    if edit.undone_at is not None:
+        raise ValueError("This change was already undone.")
+    if edit.category is None:
+        raise ValueError("The category no longer exists.")
+    category = edit.category
+    if edit.kind == CategoryEdit.Kind.MOVE:
+        _move_back(category, edit.previous)
+    elif edit.kind == CategoryEdit.Kind.RENAME:
+        siblings = Category.objects.filter(parent_id=category.parent_id).exclude(pk=category.pk)
+        if siblings.filter(slug=edit.previous["slug"]).exists():
+            raise ValueError(f"A sibling now has the slug “{edit.previous['slug']}”.")
+        category.name, category.slug = edit.previous["name"], edit.previous["slug"]
+        category.save(update_fields=["name", "slug", "updated_at"])
+        taxonomy_changed.send(sender=Category, reason="rename", category_ids=[category.pk])
+    else:
+        raise ValueError(f"A {edit.get_kind_display().lower()} is undone by the service that made it.")
+    return category_edit_mark_undone(edit=edit)
+
+
+def category_edit_mark_undone(*, edit: CategoryEdit) -> CategoryEdit:
+    edit.undone_at = timezone.now()
+    edit.save(update_fields=["undone_at"])
+    return edit
 
 
 def attribute_get_or_create(

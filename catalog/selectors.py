@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from catalog.brand_rules import brand_is_suspect
 from catalog.models import Brand, Product, ProductAttributeValue
 from taxonomy.models import Category
 
@@ -87,3 +88,8 @@ def brands_by_reference(*, references: list[str]) -> tuple[list[Brand], list[str
     known = {str(b.pk) for b in brands} | {b.slug for b in brands}
     unknown = [ref for ref in references if ref.strip() not in known]
     return brands, unknown
+
+
+def suspect_brand_ids() -> list[int]:
+    """Brands whose name is only a colour or a fit ("Slim", "Regular Fit"), left by older imports or hand edits."""
+    return [pk for pk, name in Brand.objects.values_list("pk", "name") if brand_is_suspect(name)]

@@ -33,6 +33,56 @@ class RowError:
 
 
 @dataclass
+class DataQuality:
+    """What a product import brought: how many rows have a price and a brand, and which brands were rejected."""
+
+    products: int = 0
+    with_price: int = 0
+    with_brand: int = 0
+    brands_from_title: int = 0
+    brands_rejected: int = 0  # brand values that were a colour or a fit ("Slim", "Regular", "Black")
+    rejected_values: dict[str, int] = field(default_factory=dict)
+    has_price_column: bool = True
+    has_brand_column: bool = True
+
+    def count(self, *, has_price: bool, brand: str, brand_note: str, rejected_value: str) -> None:
+        self.products += 1
+        self.with_price += has_price
+        self.with_brand += bool(brand)
+        self.brands_from_title += brand_note == "from_title"
+        if rejected_value:
+            self.brands_rejected += 1
+            self.rejected_values[rejected_value] = self.rejected_values.get(rejected_value, 0) + 1
+
+    def share(self, part: int) -> float:
+        return round(part / self.products, 4) if self.products else 0.0
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.products and not self.with_price:
+            where = "the source has no price column" if not self.has_price_column else "no row has a price"
+            notes.append(f"No prices ({where}): the shop and the API say “Price unavailable”.")
+        if self.products and not self.with_brand:
+            notes.append("No brands" + (" (the source has no brand column)." if not self.has_brand_column else "."))
+        if self.brands_rejected:
+            notes.append(
+                f"{self.brands_rejected} brand values were a colour or a fit and were not used as brands; "
+                f"{self.brands_from_title} brands were taken from the title instead."
+            )
+        return notes
+
+    def as_dict(self) -> dict[str, Any]:
+        top = sorted(self.rejected_values.items(), key=lambda item: -item[1])[:10]
+        return {
+            **asdict(self),
+            "rejected_values": dict(top),
+            "price_completeness": self.share(self.with_price),
+            "brand_completeness": self.share(self.with_brand),
+            "notes": self.notes(),
+        }
+
+
+@dataclass
 class ImportReport:
     file: str = ""
     rows: int = 0
@@ -42,6 +92,7 @@ class ImportReport:
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
+    quality: DataQuality | None = None  # product imports only
 
     @property
     def ok(self) -> bool:
@@ -51,13 +102,22 @@ class ImportReport:
         data = asdict(self)
         data["error_count"] = len(self.errors)
         data["errors"] = [asdict(error) for error in self.errors[:max_errors]]
+        data["quality"] = self.quality.as_dict() if self.quality else None
         return data
 
     def summary(self) -> str:
         return (
             f"{self.file}: {self.rows} rows, {self.created} created, {self.updated} updated, "
             f"{self.unchanged} unchanged, {self.skipped} skipped, {len(self.errors)} errors in {self.seconds:.1f}s"
+            + (self.quality_summary(self.quality) if self.quality else "")
         )
+
+    @staticmethod
+    def quality_summary(quality: DataQuality) -> str:
+        text = (
+            f"; with price {quality.share(quality.with_price):.0%}, with brand {quality.share(quality.with_brand):.0%}"
+        )
+        return text + "".join(f"\n  {note}" for note in quality.notes())
 
 
 class ImportAborted(Exception):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from catalog.flipkart import flipkart_category_path, flipkart_specifications
+from catalog.brand_rules import KnownBrands
+from catalog.flipkart import flipkart_brand, flipkart_category_path, flipkart_specifications
 from catalog.importers.base import Row, open_text, read_rows
 from catalog.importers.interactions import InteractionMapping
 from catalog.importers.products import AttributeColumn, ProductMapping
@@ -54,12 +55,20 @@ def flipkart(data_dir: Path, limit: int | None = None) -> list[ImportStep]:
     path = data_dir / "flipkart_ecommerce_sample" / "flipkart_20k_joined.csv"
     details = _flipkart_details(data_dir)
 
+    known_brands: list[KnownBrands] = []  # read on first use: the brand column's real brands
+
     def transform(row: Row) -> Row:
         extra = details.get(row.get("uniq_id", ""), {})
         images = extra.get("image", "")
         image = re.search(r"https?://[^\"\s,\]]+", images) if images else None
+        if not known_brands:
+            known_brands.append(KnownBrands(r.get("brand", "") for _, r in read_rows(path)))
+        brand, brand_note = flipkart_brand(row.get("brand", ""), row.get("product_name", ""), known_brands[0])
         return {
             **row,
+            "brand": brand,
+            "__brand_note__": brand_note,
+            "__brand_original__": row.get("brand", ""),
             "category_path": flipkart_category_path(row.get("product_category_tree", ""), row.get("product_name", "")),
             "price": row.get("discounted_price") or row.get("retail_price"),
             "description": extra.get("description", ""),

@@ -14,7 +14,9 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.text import slugify
 
+from catalog.brand_rules import brand_is_suspect
 from catalog.importers.base import (
+    DataQuality,
     ImportReport,
     ProgressCallback,
     Row,
@@ -81,6 +83,8 @@ class ProductRecord:
     image_url: str
     category_path: tuple[str, ...]
     attributes: dict[str, str]
+    brand_note: str = ""  # "from_title" when the brand came from the title
+    brand_rejected: str = ""  # the source's brand value when it was a colour or a fit
 
 
 def _field(row: Row, mapping: ProductMapping, name: str) -> tuple[str, str]:
@@ -126,17 +130,24 @@ def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> Product
         if clean_text(row.get(column))
     }
     attributes.update({k: v for k, v in row.get("__attributes__", {}).items() if v})
+    brand = _field(row, mapping, "brand")[1][:255]
+    original_brand = clean_text(row.get("__brand_original__", brand))
+    rejected = original_brand if original_brand and brand_is_suspect(original_brand) else ""
+    if brand and brand_is_suspect(brand):
+        brand = ""
     return ProductRecord(
         row=number,
         sku=sku,
         title=title,
         description=_field(row, mapping, "description")[1],
-        brand=_field(row, mapping, "brand")[1][:255],
+        brand=brand,
         price=price,
         currency=currency,
         image_url=image_url,
         category_path=path,
         attributes=attributes,
+        brand_note=clean_text(row.get("__brand_note__")),
+        brand_rejected=rejected,
     )
 
 
@@ -147,6 +158,9 @@ class ProductWriter:
         self.batch_size = settings.IMPORT_BATCH_SIZE
         self.mapping = mapping
         self.report = report
+        self.quality = report.quality = DataQuality(
+            has_price_column=bool(mapping.columns.get("price")), has_brand_column=bool(mapping.columns.get("brand"))
+        )
         self.resolver = CategoryPathResolver()
         self.brand_ids: dict[str, int] = {name.casefold(): pk for pk, name in Brand.objects.values_list("pk", "name")}
         self.attributes: dict[str, AttributeNode] = {}
@@ -189,7 +203,14 @@ class ProductWriter:
         return self.enum_values[key]
 
     def parse(self, number: int, row: Row) -> ProductRecord:
-        return parse_product_row(number, row, self.mapping)
+        record = parse_product_row(number, row, self.mapping)
+        self.quality.count(
+            has_price=record.price is not None,
+            brand=record.brand,
+            brand_note=record.brand_note,
+            rejected_value=record.brand_rejected,
+        )
+        return record
 
     def finish(self) -> None:
         self.resolver.finish()

@@ -240,6 +240,20 @@ SIMILAR_CACHE_SECONDS = int(os.environ.get("SIMILAR_CACHE_SECONDS", 600))
 DUPLICATE_SCORER_PATH = os.environ.get("DUPLICATE_SCORER_PATH", "")  # JSON written by benchmarks/similarity.py
 DUPLICATE_NEIGHBOURS = int(os.environ.get("DUPLICATE_NEIGHBOURS", 5))
 SEARCH_CANDIDATES = int(os.environ.get("SEARCH_CANDIDATES", 100))
+# Frequently bought together (issue 11); defaults from benchmarks/bought_together.py (Groceries). The build
+# re-chooses the blend weights on its latest 20 % of orders when there are enough of them.
+BOUGHT_TOGETHER = {
+    "min_count": int(os.environ.get("BOUGHT_TOGETHER_MIN_COUNT", 2)),  # orders a pair needs to be a rule
+    "min_support": float(os.environ.get("BOUGHT_TOGETHER_MIN_SUPPORT", 0.0)),
+    "min_lift": float(os.environ.get("BOUGHT_TOGETHER_MIN_LIFT", 1.0)),
+    "evidence_min_count": int(os.environ.get("BOUGHT_TOGETHER_EVIDENCE_MIN_COUNT", 3)),  # "bought together in x %"
+    "max_rules_per_product": int(os.environ.get("BOUGHT_TOGETHER_MAX_RULES_PER_PRODUCT", 50)),
+    "half_life_days": float(os.environ.get("BOUGHT_TOGETHER_HALF_LIFE_DAYS", 60)) or None,  # 0: no recency decay
+    "dim": 32,
+    "epochs": int(os.environ.get("BOUGHT_TOGETHER_EPOCHS", 8)),
+    "lr": 0.003,
+    "weights": {"rules": 0.2, "graph": 0.6, "popularity": 0.2, "prior_strength": 50.0},
+}
 
 LOGGING = {
     "version": 1,

@@ -9,12 +9,14 @@ HANDLER_MODULES = [
     "recommend.classification.jobs",
     "recommend.similarity.jobs",
     "recommend.duplicates.jobs",
+    "recommend.bought_together.jobs",
     "recommend.sequential.jobs",
 ]
 # Modules whose @receiver functions connect to catalog/taxonomy signals when imported.
 RECEIVER_MODULES = [
     "recommend.classification.receivers",
     "recommend.similarity.receivers",
+    "recommend.bought_together.receivers",
 ]
 
 

@@ -205,3 +205,5 @@ class ReviewQueueProduct(Product):
 from recommend.sequential.models import RecommendationFeedback  # noqa: E402, F401
 # The product-vector store of the shared core (recommend.core.vectors).
 from recommend.core.models import ProductVector  # noqa: E402, F401
+# Bought-together rules and pin/block overrides (recommend.bought_together).
+from recommend.bought_together.models import AssociationRule, PairOverride  # noqa: E402, F401

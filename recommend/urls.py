@@ -1,5 +1,6 @@
 from django.urls import path
 
+from recommend.bought_together import urls as bought_together_urls
 from recommend.classification import urls as classification_urls
 from recommend.core import job_apis
 from recommend.search import urls as search_urls
@@ -12,9 +13,11 @@ api_urlpatterns = [
     *similarity_urls.api_urlpatterns,
     *search_urls.api_urlpatterns,
     *classification_urls.api_urlpatterns,
+    *bought_together_urls.api_urlpatterns,
 ]
 
 # Storefront pages served by recommend (in the "storefront" namespace).
 urlpatterns = [
     *search_urls.urlpatterns,
+    *bought_together_urls.urlpatterns,
 ]

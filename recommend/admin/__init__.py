@@ -1,5 +1,6 @@
 """Admin of recommend: each capability's admin.py, imported here so Django's autodiscovery registers them."""
 
+from recommend.bought_together import admin as bought_together_admin  # noqa: F401
 from recommend.classification import admin as classification_admin  # noqa: F401
 from recommend.core import job_admin as job_admin
 from recommend.core import model_admin  # noqa: F401  (model versions: compare, activate, roll back)

@@ -1,0 +1,1 @@
+"""Frequently bought together: rules and a co-purchase graph per model version, overrides, cart completion."""

@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from catalog.flipkart import flipkart_category_parts  # noqa: E402
-from recommend.ml.baseline_classifier import TfidfSvmBaseline  # noqa: E402
-from recommend.ml.classification_metrics import evaluate, level_scores  # noqa: E402
-from recommend.ml.classifier import ClassifierConfig, train_classifier  # noqa: E402
+from recommend.ml.classification import ClassifierConfig, train_classifier  # noqa: E402
+from recommend.ml.classification.baseline import TfidfSvmBaseline  # noqa: E402
+from recommend.ml.classification.metrics import evaluate, level_scores  # noqa: E402
 
 SPLIT_SEED = 2024
 DEPTH = 3

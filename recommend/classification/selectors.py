@@ -6,7 +6,6 @@ retrain; a prediction whose category was deleted is dropped. Torch is imported o
 is first loaded, never at import time.
 """
 
-import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 
 from catalog.models import Product, ProductAttributeValue
-from recommend.core.registry import active_version_id, artifact_local_path
+from recommend.core.model_cache import ModelCache
+from recommend.core.registry import artifact_local_path
 from recommend.models import ModelVersion
 from taxonomy.models import Category
 
 if TYPE_CHECKING:
-    from recommend.ml.classifier import TrainedClassifier
+    from recommend.ml.classification import TrainedClassifier
 
 DESCRIPTION_WORDS = 50
 # The classifier may set or replace the category only on these; staff and imports always win.
@@ -71,44 +71,28 @@ class CategoryPrediction:
     attention: list[tuple[str, float]] = field(default_factory=list)
 
 
-_models: dict[int, "TrainedClassifier"] = {}
-_models_lock = threading.Lock()
+def _load_classifier_artifact(version: ModelVersion) -> "TrainedClassifier":
+    from recommend.ml.classification import TrainedClassifier  # torch: loaded with the first model
+
+    return TrainedClassifier.load(artifact_local_path(version=version))
+
+
+classifiers: ModelCache["TrainedClassifier"] = ModelCache(ModelVersion.Kind.CLASSIFIER, _load_classifier_artifact)
 
 
 def load_classifier(version: ModelVersion) -> "TrainedClassifier":
     """The version's model, loaded once per process (verified local copy of the artifact)."""
-    from recommend.ml.classifier import TrainedClassifier
-
-    with _models_lock:
-        model = _models.get(version.pk)
-        if model is None:
-            model = TrainedClassifier.load(artifact_local_path(version=version))
-            _models[version.pk] = model
-        return model
+    return classifiers.get(version)
 
 
 def forget_loaded_classifiers() -> None:
     """Drop every loaded model (tests, where ids restart with each rolled-back transaction)."""
-    with _models_lock:
-        _models.clear()
+    classifiers.clear()
 
 
 def active_classifier() -> tuple[int, "TrainedClassifier"] | None:
     """(version id, model) of the active classifier, or None. Notices a newly activated version."""
-    version_id = active_version_id(ModelVersion.Kind.CLASSIFIER)
-    if version_id is None:
-        return None
-    model = _models.get(version_id)
-    if model is None:
-        version = ModelVersion.objects.filter(pk=version_id).first()
-        if version is None:
-            return None
-        model = load_classifier(version)
-        with _models_lock:
-            # Only the active model stays in memory; a retired one is not needed any more.
-            for stale in [pk for pk in _models if pk != version_id]:
-                del _models[stale]
-    return version_id, model
+    return classifiers.active()
 
 
 def live_categories(category_ids: Iterable[int]) -> dict[int, tuple[Category, list[str]]]:

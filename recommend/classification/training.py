@@ -35,7 +35,7 @@ from recommend.core.registry import (
 from recommend.models import ModelVersion
 
 if TYPE_CHECKING:
-    from recommend.ml.classifier import ClassifierConfig
+    from recommend.ml.classification import ClassifierConfig
 
 HELDOUT_PERCENT = 20  # products held out (by a stable hash of their id) to compare versions
 LABELLED_SOURCES = (Product.CategorySource.IMPORTED, Product.CategorySource.MANUAL)
@@ -109,7 +109,7 @@ def classifier_config(
     *, demo: bool = False, epochs: int | None = None, overrides: dict[str, Any] | None = None
 ) -> "ClassifierConfig":
     """The model configuration: the library's defaults, the demo's small model, then explicit overrides."""
-    from recommend.ml.classifier import ClassifierConfig
+    from recommend.ml.classification import ClassifierConfig
 
     known = {f.name for f in fields(ClassifierConfig)}
     unknown = set(overrides or {}) - known
@@ -127,7 +127,7 @@ def heldout_metrics(model: Any, texts: list[str], truth: list[tuple[str, ...]], 
     With `live`, predictions are re-read from the live tree through their leaf id, which is how the
     version is served: an older model is judged on what staff would actually see, not on stale paths.
     """
-    from recommend.ml.classification_metrics import evaluate
+    from recommend.ml.classification.metrics import evaluate
 
     depth = settings.CLASSIFIER_MAX_DEPTH
     predicted = model.predict_paths(texts)
@@ -164,7 +164,7 @@ def classifier_train(
     "As good" is full-path accuracy on the held-out products, with both versions read through the live
     tree. `force` activates it regardless. Returns the version id, its metrics and whether it went live.
     """
-    from recommend.ml.classifier import train_classifier
+    from recommend.ml.classification import train_classifier
 
     report = progress or (lambda fraction, message: None)
     report(0.0, "loading training products")

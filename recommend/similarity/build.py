@@ -3,8 +3,6 @@
 `services.similarity_build` runs them in order; each step takes plain data and returns plain data.
 """
 
-import logging
-import tarfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -12,53 +10,21 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from recommend.core import vectors as core_vectors
 from recommend.core.documents import ProductDocument
 from recommend.core.progress import ProgressCallback
 from recommend.core.selectors import visitor_sequences
+from recommend.core.vectors import product_vectors, product_vectors_prune
 from recommend.models import ModelVersion, SimilarItem
-from recommend.similarity.artifact import SimilarityArtifact, load_artifact
-
-logger = logging.getLogger(__name__)
+from recommend.similarity.artifact import SimilarityArtifact
 
 Neighbours = dict[int, list[tuple[int, float]]]
 
 
-def reusable_embeddings(documents: Sequence[ProductDocument]) -> dict[int, np.ndarray]:
-    """Vectors of the active version for products whose text is unchanged."""
-    active = ModelVersion.objects.filter(kind=ModelVersion.Kind.SIMILAR, status=ModelVersion.Status.ACTIVE).first()
-    if active is None or not active.artifact_path:
-        return {}
-    try:
-        artifact = load_artifact(active)
-    except (OSError, tarfile.TarError, ValueError) as error:
-        logger.warning("cannot reuse embeddings of %s: %s", active, error)
-        return {}
-    reused = {}
-    for document in documents:
-        row = artifact.row_of.get(document.product_id)
-        if row is not None and artifact.text_hashes[row].tobytes() == document.text_hash:
-            reused[document.product_id] = np.asarray(artifact.vectors[row])
-    return reused
-
-
 def embed_documents(documents: Sequence[ProductDocument], progress: ProgressCallback) -> np.ndarray:
-    """One unit vector per document, computing only those whose text changed since the active version."""
-    reused = reusable_embeddings(documents)
-    todo = [d for d in documents if d.product_id not in reused]
-    fresh = (
-        core_vectors.encode_texts(
-            [d.text for d in todo],
-            progress=lambda done, total: progress(done / total, f"embedding {done} of {total} products"),
-        )
-        if todo
-        else None
-    )
-    fresh_rows = {d.product_id: i for i, d in enumerate(todo)}
-    logger.info("embeddings: %d reused, %d computed", len(reused), len(todo))
-    return np.stack(
-        [reused[d.product_id] if d.product_id in reused else fresh[fresh_rows[d.product_id]] for d in documents]  # type: ignore[index]
-    ).astype(np.float32)
+    """One unit vector per document from the core vector store (only changed texts are embedded)."""
+    _ids, vectors = product_vectors(documents=documents, progress=progress)
+    product_vectors_prune(keep_hashes=(document.text_hash for document in documents))
+    return vectors
 
 
 def exact_duplicate_keys(documents: Sequence[ProductDocument]) -> dict[int, str]:

@@ -14,8 +14,9 @@ from recommend.core import vectors as core_vectors
 from recommend.core.documents import product_documents
 from recommend.core.payloads import payload_from_values, product_payload, product_url_prefix
 from recommend.core.registry import active_version_id
+from recommend.core.vectors import product_vectors
 from recommend.models import ModelVersion, SimilarItem
-from recommend.similarity.artifact import load_artifact
+from recommend.similarity.artifact import active_artifact, load_artifact
 
 CATEGORY_SCOPES = ("any", "same", "other")
 
@@ -98,7 +99,8 @@ def live_content_neighbours(
     documents = product_documents(product_ids=[product.pk], active_only=False)
     if not documents:
         return []
-    ids, scores = artifact.neighbours(core_vectors.encode_texts([documents[0].text]), limit * 3 + 5)
+    _ids, vectors = product_vectors(documents=documents)
+    ids, scores = artifact.neighbours(vectors, limit * 3 + 5)
     candidates = {int(pk): float(s) for pk, s in zip(ids[0], scores[0], strict=True) if int(pk) not in (-1, product.pk)}
     neighbours = Product.objects.filter(pk__in=candidates, is_active=True, merged_into__isnull=True).select_related(
         "brand"
@@ -113,11 +115,8 @@ def live_content_neighbours(
 
 def semantic_neighbours(*, text: str, limit: int) -> list[tuple[int, float]]:
     """(product id, cosine) of the products nearest to a free text in the active version's index."""
-    version_id = active_version_id(ModelVersion.Kind.SIMILAR)
-    if version_id is None:
+    loaded = active_artifact()
+    if loaded is None:
         return []
-    version = ModelVersion.objects.filter(pk=version_id).first()
-    if version is None:  # deleted since the cached lookup
-        return []
-    ids, scores = load_artifact(version).neighbours(core_vectors.encode_texts([text]), limit)
+    ids, scores = loaded[1].neighbours(core_vectors.encode_texts([text]), limit)
     return [(int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if int(pk) >= 0]

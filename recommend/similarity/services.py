@@ -3,8 +3,8 @@
 One build makes one version. Its artifact (a tar: vectors, product ids, text hashes, the FAISS
 index) goes through the artifact storage; its neighbour lists are rows of `SimilarItem` for three
 strategies (content, behaviour, hybrid). Activation is atomic, so requests see either the old
-lists or the new ones, never a half-built set. Embeddings of products whose text did not change
-are reused from the previous version.
+lists or the new ones, never a half-built set. Product vectors come from the core vector store, so
+only products whose text changed are embedded again.
 """
 
 import tempfile
@@ -56,10 +56,8 @@ def similarity_build(*, progress: ProgressCallback, activate: bool = True) -> Mo
         vectors = embed_documents(documents, lambda f, m: progress(0.02 + 0.6 * f, m))
         progress(0.63, "building the nearest-neighbour index")
         product_ids = np.array([d.product_id for d in documents], dtype=np.int64)
-        # uint8 rows, not numpy "S16" strings: those drop trailing zero bytes of a digest.
-        hashes = np.frombuffer(b"".join(d.text_hash for d in documents), dtype=np.uint8).reshape(len(documents), 16)
         with tempfile.TemporaryDirectory() as tmp:
-            artifact = SimilarityArtifact.write(Path(tmp) / "similar", product_ids, vectors, hashes)
+            artifact = SimilarityArtifact.write(Path(tmp) / "similar", product_ids, vectors)
             progress(0.66, "finding content neighbours")
             content = content_lists(artifact, vectors, documents, k)
             model_version_save_artifact(version=version, local_path=artifact.pack(Path(tmp) / ARTIFACT_NAME))

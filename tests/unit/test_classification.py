@@ -32,7 +32,7 @@ FILLER = ["blue", "red", "classic", "acme", "nova", "black", "cotton", "premium"
 
 
 def tiny_config(*, demo=False, epochs=None, overrides=None):
-    from recommend.ml.classifier import ClassifierConfig
+    from recommend.ml.classification import ClassifierConfig
 
     return ClassifierConfig(
         embedding_dim=16, hidden_dim=16, attention_dim=8, bag_dim=16, buckets=2**12, epochs=epochs or 10,
@@ -53,7 +53,7 @@ REAL_TRAIN = None
 
 def train_once(texts, paths, config, progress=None, validation=None):
     """Training is deterministic: the same catalog in another test gets a copy of the same model."""
-    from recommend.ml import classifier as ml
+    from recommend.ml import classification as ml
 
     key = (tuple(texts), tuple(paths), repr(config))
     if key not in TRAINED_MODELS:
@@ -63,7 +63,7 @@ def train_once(texts, paths, config, progress=None, validation=None):
 
 @pytest.fixture(autouse=True)
 def _tiny_models(monkeypatch, settings):
-    from recommend.ml import classifier as ml
+    from recommend.ml import classification as ml
 
     global REAL_TRAIN
     REAL_TRAIN = REAL_TRAIN or ml.train_classifier
@@ -131,7 +131,7 @@ def test_the_training_job_creates_an_active_version_with_metrics(catalog_tree, s
 
 @pytest.mark.parametrize("force", [False, True])
 def test_a_worse_version_goes_live_only_when_forced(trained, monkeypatch, force):
-    from recommend.ml import classifier as ml
+    from recommend.ml import classification as ml
 
     def train_a_worse_model(*args, **kwargs):
         model = train_once(*args, **kwargs)

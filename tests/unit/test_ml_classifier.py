@@ -8,16 +8,16 @@ import random
 
 import pytest
 
-from recommend.ml.baseline_classifier import TfidfSvmBaseline
-from recommend.ml.classification_metrics import evaluate
-from recommend.ml.classifier import (
+from recommend.ml.classification import (
     ClassifierConfig,
     HierarchyLabels,
     TrainedClassifier,
     train_classifier,
 )
-from recommend.ml.classifier_text import TextEncoder, tokenize
-from recommend.ml.classifier_training import _gather_csr
+from recommend.ml.classification.baseline import TfidfSvmBaseline
+from recommend.ml.classification.metrics import evaluate
+from recommend.ml.classification.tokens import TokenEncoder, tokenize
+from recommend.ml.classification.wide import gather_csr
 
 pytestmark: list = []
 
@@ -114,7 +114,7 @@ def test_save_load_roundtrip(trained, tmp_path) -> None:
 
 
 def test_confidences_are_calibrated_on_validation_data(trained) -> None:
-    from recommend.ml.classifier_training import TEMPERATURES, _fit_temperature
+    from recommend.ml.classification.calibration import TEMPERATURES, fit_temperature
 
     model, texts, paths = trained
     assert model.temperature in TEMPERATURES
@@ -123,7 +123,7 @@ def test_confidences_are_calibrated_on_validation_data(trained) -> None:
     noisy = [paths[(i + 1) % len(paths)] if i % 3 == 0 else p for i, p in enumerate(paths)] * 4
     soft = copy.copy(model)
     soft.wide_scale, soft.deep_weight = model.wide_scale / 10, model.deep_weight / 10
-    soft_t, sharp_t = _fit_temperature(soft, texts * 4, noisy), _fit_temperature(model, texts * 4, noisy)
+    soft_t, sharp_t = fit_temperature(soft, texts * 4, noisy), fit_temperature(model, texts * 4, noisy)
     assert soft_t > 0.25 and sharp_t > 5 * soft_t
 
 
@@ -174,7 +174,7 @@ def test_predict_best_is_top1_of_predict(trained) -> None:
 
 def test_wide_features_are_two_normalised_tfidf_blocks() -> None:
     texts, _ = make_data(5, seed=5)
-    encoder = TextEncoder.build(texts, min_count=1, buckets=2**12, ngram_min=3, ngram_max=5, wide_ngram_min=2)
+    encoder = TokenEncoder.build(texts, min_count=1, buckets=2**12, ngram_min=3, ngram_max=5, wide_ngram_min=2)
     encoder.fit_wide(texts, min_df=1)
     ids, weights = encoder.wide_features(tokenize("Blue Oxford Shirt Blue"))
     words = ids < encoder.wide_word_features
@@ -192,7 +192,7 @@ def test_gather_csr_picks_rows() -> None:
     ids = np.arange(6)
     weights = np.arange(6, dtype=np.float32)
     offsets = np.array([0, 2, 3, 6])
-    got_ids, got_weights, got_offsets = _gather_csr(ids, weights, offsets, np.array([2, 0]))
+    got_ids, got_weights, got_offsets = gather_csr(ids, weights, offsets, np.array([2, 0]))
     assert got_ids.tolist() == [3, 4, 5, 0, 1] and got_offsets.tolist() == [0, 3]
     assert got_weights.tolist() == [3.0, 4.0, 5.0, 0.0, 1.0]
 

@@ -1,4 +1,4 @@
-"""Ranking and clustering metrics as plain functions (no Django), unit-tested on hand-computed cases.
+"""Ranking, classification and clustering metrics as plain functions (no Django), unit-tested on hand-computed cases.
 
 Ranking metrics take `ranked` (item ids, best first) and `relevant` (a set of ids) for one query;
 `mean_over` averages any of them over many queries.
@@ -83,3 +83,16 @@ def purity(labels_true: Sequence[Any], labels_pred: Sequence[Any]) -> float:
         counts[truth] = counts.get(truth, 0) + 1
     total = sum(sum(counts.values()) for counts in clusters.values())
     return sum(max(counts.values()) for counts in clusters.values()) / total if total else 0.0
+
+
+def accuracy(labels_true: Sequence[Any], labels_pred: Sequence[Any]) -> float:
+    if len(labels_true) != len(labels_pred):
+        raise ValueError("labels_true and labels_pred differ in length")
+    return sum(t == p for t, p in zip(labels_true, labels_pred, strict=True)) / len(labels_true) if labels_true else 0.0
+
+
+def macro_f1(labels_true: Sequence[Any], labels_pred: Sequence[Any]) -> float:
+    """F1 averaged over every class in the truth or the predictions (0 for a class never right), as sklearn."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(labels_true, labels_pred, average="macro", zero_division=0))

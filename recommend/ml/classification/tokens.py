@@ -1,4 +1,4 @@
-"""Tokenisation and feature hashing for the product-title classifier.
+"""Tokenisation and feature hashing for the product-title classifier (`TokenEncoder`).
 
 Product titles are short, brand-heavy and full of words that never occur in
 training (new brands, model numbers, typos).  A closed word vocabulary alone
@@ -51,7 +51,7 @@ class EncodedBatch:
     tokens: list[list[str]]  # the (truncated) tokens, for attention display
 
 
-class TextEncoder:
+class TokenEncoder:
     """Word vocabulary plus hashed char n-grams and word bigrams."""
 
     def __init__(
@@ -180,7 +180,7 @@ class TextEncoder:
         return cat(ids, np.int64), cat(weights, np.float32), offsets
 
     @classmethod
-    def build(cls, texts: list[str], min_count: int, buckets: int, **kwargs: int) -> TextEncoder:
+    def build(cls, texts: list[str], min_count: int, buckets: int, **kwargs: int) -> TokenEncoder:
         counts = Counter(tok for text in texts for tok in tokenize(text))
         # Sorted so the vocabulary (and hence the model) is independent of dict order.
         words = sorted(w for w, c in counts.items() if c >= min_count)

@@ -10,7 +10,7 @@ Two expert networks, each with one linear head per taxonomy level:
 * the wide expert: a per-class linear model on the title's TF-IDF vector (exact
   feature table, no low-rank bottleneck), which gives rare classes their own
   distinctive features the way a linear SVM does; training solves it as one
-  (see ``classifier_training._fit_wide_svm``).
+  (see ``wide.fit_wide_svm``).
 
 Embedding tables are sparse (``sparse=True``) so that each optimiser step only
 touches the rows of the batch; with ~10^5 hash buckets a dense Adam update of

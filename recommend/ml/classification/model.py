@@ -25,79 +25,26 @@ are picked on a validation slice of the training data, never on test data.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import IO
 
 import torch
 
-from recommend.ml.classifier_hierarchy import HierarchyLabels
-from recommend.ml.classifier_net import HierarchicalGRUNet
-from recommend.ml.classifier_text import EncodedBatch, TextEncoder
+from recommend.ml.classification.config import GRID_FIELDS, ClassifierConfig, Prediction
+from recommend.ml.classification.hierarchy import HierarchyLabels
+from recommend.ml.classification.net import HierarchicalGRUNet
+from recommend.ml.classification.tokens import EncodedBatch, TokenEncoder
+from recommend.ml.common.progress import ProgressCallback
 
 FORMAT = "hierarchical-gru-classifier/2"
-# Version 1 files (softmax-trained wide path, no char 2-grams) still load and predict as before.
-_OLD_FORMATS = ("hierarchical-gru-classifier/1",)
-_LEGACY_DEFAULTS = {"wide_loss": "ce", "wide_ngram_min": None}
-_GRID_FIELDS = ("logit_adjust_grid", "wide_scale_grid", "deep_weight_grid")
-ProgressFn = Callable[[float, str], None]
-
-
-@dataclass
-class ClassifierConfig:
-    embedding_dim: int = 96
-    hidden_dim: int = 128
-    attention_dim: int = 64
-    bag_dim: int = 128
-    buckets: int = 2**18
-    ngram_min: int = 3
-    ngram_max: int = 5
-    min_word_count: int = 2
-    wide_min_df: int = 1  # 0 disables the wide (TF-IDF linear) path
-    wide_ngram_min: int = 2  # char n-grams of the wide path start here (like char_wb 2-5)
-    # "svm": one-vs-rest L2-loss linear SVM solved by dual coordinate descent (wide_epochs
-    # passes); "hinge": the same loss by SparseAdam; "ce": softmax by SparseAdam.
-    wide_loss: str = "svm"
-    wide_c: float = 1.0  # SVM regularisation, as LinearSVC's C
-    wide_lr: float = 0.1  # SparseAdam variants: rare features are updated once per epoch
-    wide_epochs: int = 10
-    wide_patience: int = 3
-    wide_batch_size: int = 64
-    refit_wide: bool = True  # after choosing the mix, refit the wide path on train + validation
-    # Mix per level: wide_scale * wide scores + deep_weight * deep log-probs - tau * log prior.
-    # Candidates are picked on the validation slice; see ``classifier_training._choose_mix``.
-    wide_scale_grid: tuple[float, ...] = (30.0,)
-    deep_weight_grid: tuple[float, ...] = (2.0,)
-    max_len: int = 32
-    epochs: int = 12
-    patience: int = 3
-    min_epochs: int = 4  # no early stop before this many epochs of the deep path
-    keep_last_epoch: bool = False  # keep the deep path's last epoch, not its best on validation
-    batch_size: int = 64
-    lr: float = 3e-3
-    sparse_lr: float = 1e-2
-    dropout: float = 0.3
-    label_smoothing: float = 0.1
-    class_weight_power: float = 0.5
-    logit_adjust_grid: tuple[float, ...] = (0.0, 0.1)
-    validation_fraction: float = 0.1
-    seed: int = 13
-    num_threads: int | None = None
-
-
-@dataclass
-class Prediction:
-    path: tuple[str, ...]
-    confidence: float  # probability of this path among all known paths
-    attention: list[tuple[str, float]]  # input words with the highest attention
 
 
 class TrainedClassifier:
     def __init__(
         self,
         config: ClassifierConfig,
-        encoder: TextEncoder,
+        encoder: TokenEncoder,
         labels: HierarchyLabels,
         net: HierarchicalGRUNet,
         log_priors: list[torch.Tensor],
@@ -225,7 +172,7 @@ class TrainedClassifier:
     def save(self, target: str | Path | IO[bytes]) -> None:
         """Plain dicts/lists/tensors only, so ``load`` can use ``weights_only=True``."""
         config = asdict(self.config)
-        for key in _GRID_FIELDS:
+        for key in GRID_FIELDS:
             config[key] = list(config[key])
         payload = {
             "format": FORMAT,
@@ -250,20 +197,18 @@ class TrainedClassifier:
         if isinstance(source, bytes):
             source = io.BytesIO(source)
         payload = torch.load(source, map_location="cpu", weights_only=True)
-        if payload.get("format") not in (FORMAT, *_OLD_FORMATS):
-            raise ValueError(f"not a {FORMAT} file")
+        if payload.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} file (retrain the classifier to replace an older one)")
         known = {f.name for f in fields(ClassifierConfig)}
         cfg = {k: v for k, v in payload["config"].items() if k in known}
-        for key, value in _LEGACY_DEFAULTS.items():
-            cfg.setdefault(key, cfg.get("ngram_min", 3) if key == "wide_ngram_min" else value)
-        for key in _GRID_FIELDS:
+        for key in GRID_FIELDS:
             cfg[key] = tuple(cfg.get(key, ()))
         config = ClassifierConfig(**cfg)
         labels = HierarchyLabels([tuple(p) for p in payload["paths"]])
-        encoder = _make_encoder(payload["vocab"], config)
+        encoder = make_encoder(payload["vocab"], config)
         encoder.wide_map = payload["wide_map"].numpy()
         encoder.wide_idf = payload["wide_idf"].numpy()
-        net = _make_net(config, encoder, labels)
+        net = make_net(config, encoder, labels)
         net.load_state_dict(payload["state_dict"])
         model = cls(
             config,
@@ -272,18 +217,11 @@ class TrainedClassifier:
             net,
             payload["log_priors"],
             payload["tau"],
-            *_mix_of(payload),
+            payload["wide_scale"],
+            payload["deep_weight"],
         )
         model.temperature = float(payload.get("temperature", 1.0))
         return model
-
-
-def _mix_of(payload: dict) -> tuple[float, float]:
-    """(wide_scale, deep_weight); version 1 stored a share ``w`` of softmax-trained wide logits."""
-    if "deep_weight" in payload:
-        return payload["wide_scale"], payload["deep_weight"]
-    share = payload.get("wide_weight", 0.0)
-    return share, 1.0 - share
 
 
 def _top_words(tokens: list[str], weights: torch.Tensor, n: int) -> list[tuple[str, float]]:
@@ -295,11 +233,13 @@ def _top_words(tokens: list[str], weights: torch.Tensor, n: int) -> list[tuple[s
     return [(tok, round(w, 4)) for tok, w in ranked[:n]]
 
 
-def _make_encoder(vocab: list[str], config: ClassifierConfig) -> TextEncoder:
-    return TextEncoder(vocab, config.buckets, config.ngram_min, config.ngram_max, config.max_len, config.wide_ngram_min)
+def make_encoder(vocab: list[str], config: ClassifierConfig) -> TokenEncoder:
+    return TokenEncoder(
+        vocab, config.buckets, config.ngram_min, config.ngram_max, config.max_len, config.wide_ngram_min
+    )
 
 
-def _make_net(config: ClassifierConfig, encoder: TextEncoder, labels: HierarchyLabels):
+def make_net(config: ClassifierConfig, encoder: TokenEncoder, labels: HierarchyLabels):
     return HierarchicalGRUNet(
         vocab_size=len(encoder.vocab),
         buckets=config.buckets,
@@ -317,21 +257,11 @@ def train_classifier(
     texts: list[str],
     paths: list[tuple[str, ...]],
     config: ClassifierConfig | None = None,
-    progress: ProgressFn | None = None,
+    progress: ProgressCallback | None = None,
     validation: tuple[list[str], list[tuple[str, ...]]] | None = None,
 ) -> TrainedClassifier:
-    """Train on (text, category path) pairs; see ``classifier_training.fit``."""
-    # Imported here because the training module itself imports this one.
-    from recommend.ml.classifier_training import fit
+    """Train on (text, category path) pairs; see ``training.fit``."""
+    # Imported here because the training module itself imports this one (it builds a TrainedClassifier).
+    from recommend.ml.classification.training import fit
 
     return fit(texts, paths, config or ClassifierConfig(), progress, validation)
-
-
-__all__ = [
-    "ClassifierConfig",
-    "HierarchyLabels",
-    "Prediction",
-    "ProgressFn",
-    "TrainedClassifier",
-    "train_classifier",
-]

@@ -3,13 +3,16 @@
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.functions import Abs
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from recommend.core.jobs import job_create, job_is_pending
+from recommend.duplicates.matchers import active_matcher
 from recommend.duplicates.services import duplicate_dismiss, duplicate_merge
+from recommend.duplicates.training import duplicate_training_start
 from recommend.models import DuplicatePair, Job
 
 
@@ -22,18 +25,63 @@ def product_cell(product: Any) -> str:
     )
 
 
+def review_thresholds() -> tuple[float, float]:
+    """(decision threshold, high-precision threshold) of the scorer that gave the listed scores."""
+    scorer = active_matcher().first
+    high = scorer.meta.get("high_precision_threshold") or scorer.threshold + 0.5 * (1.0 - scorer.threshold)
+    return float(scorer.threshold), float(max(high, scorer.threshold))
+
+
+class ReviewViewFilter(admin.SimpleListFilter):
+    """Which open pairs staff see: likely duplicates (default), uncertain ones first, or everything."""
+
+    title = "view"
+    parameter_name = "view"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("likely", "Likely duplicates (high-precision threshold)"),
+            ("uncertain", "Uncertain first (each decision teaches the matcher most)"),
+            ("all", "All pairs"),
+        ]
+
+    def choices(self, changelist: Any) -> Any:
+        # "Likely" is the default, so the built-in "All" entry (no parameter) is dropped.
+        for choice in super().choices(changelist):
+            if choice["display"] != "All":
+                choice["selected"] = choice["selected"] or (
+                    self.value() is None and "=likely" in choice["query_string"]
+                )
+                yield choice
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> QuerySet[DuplicatePair]:
+        view = self.value()
+        # Actions are POSTs without the list's query string: they act on exactly the ticked rows.
+        if view == "all" or (view is None and request.method != "GET"):
+            return queryset
+        if view == "uncertain":
+            return queryset.filter(status=DuplicatePair.Status.OPEN)
+        return queryset.filter(status=DuplicatePair.Status.OPEN, score__gte=review_thresholds()[1])
+
+
 @admin.register(DuplicatePair)
 class DuplicatePairAdmin(admin.ModelAdmin):
     list_display = ["score_display", "left_product", "right_product", "status", "decided_by"]
-    list_filter = ["status"]
+    list_filter = [ReviewViewFilter, "status"]
     search_fields = ["left__title", "right__title", "left__sku", "right__sku"]
     list_select_related = ["left__brand", "right__brand", "decided_by"]
-    actions = ["merge_keep_left", "merge_keep_right", "not_duplicate", "find_duplicates"]
+    actions = ["merge_keep_left", "merge_keep_right", "not_duplicate", "find_duplicates", "train_from_decisions"]
     readonly_fields = ["left", "right", "score", "status", "model_version", "decided_by", "decided_at", "created_at"]
     list_per_page = 50
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DuplicatePair]:
         return super().get_queryset(request).select_related("left__brand", "right__brand")
+
+    def get_ordering(self, request: HttpRequest) -> list[Any]:
+        if request.GET.get(ReviewViewFilter.parameter_name) == "uncertain":
+            # Closest to the decision threshold first: the pairs the matcher is least sure of.
+            return [Abs(F("score") - review_thresholds()[0]).asc(), "-score"]
+        return ["-score"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -86,3 +134,17 @@ class DuplicatePairAdmin(admin.ModelAdmin):
             return
         job = job_create(kind=Job.Kind.BUILD_SIMILAR, params={"reason": "admin"}, user=request.user)
         self.message_user(request, f"Rebuild job #{job.pk} queued; see Jobs for progress.", messages.SUCCESS)
+
+    @admin.action(description="Train the matcher from the staff decisions (background job)", permissions=["change"])
+    def train_from_decisions(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> None:
+        if job_is_pending(Job.Kind.TRAIN_DUPLICATE_SCORER):
+            self.message_user(request, "A matcher training is already queued or running.", messages.WARNING)
+            return
+        decided = DuplicatePair.objects.exclude(status=DuplicatePair.Status.OPEN).count()
+        job = duplicate_training_start(source="decisions", user=request.user)
+        self.message_user(
+            request,
+            f"Training job #{job.pk} queued on the training queue with {decided} decisions as labels; "
+            "the new version goes live only if it beats the active one on held-out decisions.",
+            messages.SUCCESS,
+        )

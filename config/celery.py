@@ -22,5 +22,11 @@ app.conf.beat_schedule = {
         # A sweep that waited a minute in the queue is superseded by the next one.
         "options": {"queue": "default", "expires": 55},
     },
+    # The recommender retrains on this interval (RECOMMEND_RETRAIN_HOURS, 0 turns it off in the task).
+    "retrain-recommender": {
+        "task": "recommend.sequential.scheduled_retrain",
+        "schedule": max(float(os.environ.get("RECOMMEND_RETRAIN_HOURS", 24)), 0.1) * 3600,
+        "options": {"queue": "default"},
+    },
 }
 app.autodiscover_tasks()

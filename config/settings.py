@@ -240,6 +240,24 @@ SIMILAR_CACHE_SECONDS = int(os.environ.get("SIMILAR_CACHE_SECONDS", 600))
 DUPLICATE_SCORER_PATH = os.environ.get("DUPLICATE_SCORER_PATH", "")  # JSON written by benchmarks/similarity.py
 DUPLICATE_NEIGHBOURS = int(os.environ.get("DUPLICATE_NEIGHBOURS", 5))
 SEARCH_CANDIDATES = int(os.environ.get("SEARCH_CANDIDATES", 100))
+# Personalised recommendations (issue 9): SASRec over each shopper's latest events.
+RECOMMEND_EXCLUDE_PURCHASED = env_bool("RECOMMEND_EXCLUDE_PURCHASED", True)  # never recommend what they bought
+RECOMMEND_EXCLUDE_SEEN = env_bool("RECOMMEND_EXCLUDE_SEEN", True)  # nor what is in the history the model read
+RECOMMEND_HISTORY_LENGTH = int(os.environ.get("RECOMMEND_HISTORY_LENGTH", 50))  # events read per request
+RECOMMEND_EXPLAIN_METHOD = os.environ.get("RECOMMEND_EXPLAIN_METHOD", "attention_similarity")
+RECOMMEND_REASON_MIN_WEIGHT = 0.2  # a second or third history item is named only above this weight
+RECOMMEND_NEAR_DUPLICATE_SCORE = float(os.environ.get("RECOMMEND_NEAR_DUPLICATE_SCORE", 0.9))  # hidden with a dislike
+RECOMMEND_TRENDING_TOP = 20  # "Popular in <category> this week": the top N of a category over 7 days
+RECOMMEND_RETRAIN_HOURS = float(os.environ.get("RECOMMEND_RETRAIN_HOURS", 24))  # celery beat retrain; 0: off
+# The benchmark's configuration (benchmarks/recommendation.py); the demo uses a short version of it.
+RECOMMEND_TRAINING = {
+    "batch_size": 256,
+    "negatives": int(os.environ.get("RECOMMEND_NEGATIVES", 2048)),
+    "time_limit_seconds": float(os.environ.get("RECOMMEND_TRAIN_SECONDS", 1500)),
+    "evaluate_every": 2,
+    "patience": 5,
+    "validation_users": 5000,
+}
 # Frequently bought together (issue 11); defaults from benchmarks/bought_together.py (Groceries). The build
 # re-chooses the blend weights on its latest 20 % of orders when there are enough of them.
 BOUGHT_TOGETHER = {

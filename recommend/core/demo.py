@@ -28,6 +28,7 @@ DEMO_MODEL_JOBS: list[DemoJob] = [
     DemoJob(Job.Kind.CLASSIFY),
     DemoJob(Job.Kind.BUILD_SIMILAR),
     DemoJob(Job.Kind.BUILD_BOUGHT_TOGETHER),
+    DemoJob(Job.Kind.TRAIN_RECOMMENDER),
 ]
 # Demo jobs queued this close together belong to one setup_demo run.
 BATCH_WINDOW = timedelta(minutes=5)

@@ -1,0 +1,267 @@
+"""Amazon Beauty leave-one-out, full ranking over all 12,101 items: popularity, item-kNN and SASRec.
+
+Protocol (../shared/data/README.md): per user, last item = test, second to last = validation, the
+rest = training; the test item is ranked against every item. Headline figures remove the user's
+history from the ranking (RecBole's full-sort convention); `beauty.all_items.*` remove nothing.
+Item-kNN's parameters and SASRec's early stopping use the validation item only. Then: coverage,
+popularity percentile and diversity of the top-10 lists (Beauty has no categories: groups are 50
+k-means clusters of title TF-IDF), HR@10 by history length and target popularity, the explanation
+deletion gap over 1,000 users, and with --api the p99 of GET /api/v1/recommendations/ (gunicorn, wrk).
+
+Run: nice -n 10 .venv/bin/python benchmarks/recommendation.py [--api] [--workdir DIR] [--api-only]
+Writes benchmarks/results/recommendation.{json,md}.
+"""
+
+import argparse
+import csv
+import gzip
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+from api_load import parse_wrk
+from common import ROOT, setup_django, write_results
+
+sys.path.insert(0, str(ROOT))
+from recommend.ml.sequential.baselines import ItemKNN, Popularity
+from recommend.ml.sequential.data import ItemVocabulary, item_popularity, leave_one_out
+from recommend.ml.sequential.evaluation import hit_ndcg, list_metrics, rank_all
+from recommend.ml.sequential.explain import METHODS, deletion_gap
+from recommend.ml.sequential.pipeline import SequentialArtifact
+from recommend.ml.sequential.sasrec import SASRecConfig
+from recommend.ml.sequential.training import SASRecRecommender, TrainingConfig
+
+SEED = 42
+KNN_GRID = [
+    {"window": 3, "gap_decay": 0.7, "recency": 0.6},
+    {"window": 5, "gap_decay": 0.7, "recency": 0.5},
+    {"window": 5, "gap_decay": 0.8, "recency": 0.5},
+    {"window": 8, "gap_decay": 0.7, "recency": 0.5},
+]
+MODEL = {"hidden": 64, "layers": 2, "heads": 1, "max_length": 50, "dropout": 0.5, "attention_dropout": 0.5}
+
+
+def load_beauty(folder: Path) -> tuple[list[str], dict[str, str], list[list[str]]]:
+    """(item ids, titles, per-user ASIN sequences in time order; same-day ties keep the source order)."""
+    with open(folder / "beauty_items.csv") as handle:
+        titles = {row["asin"]: row["title"] for row in csv.DictReader(handle)}
+    events: dict[str, list] = defaultdict(list)
+    with gzip.open(folder / "beauty_interactions.csv.gz", "rt") as handle:
+        for row in csv.DictReader(handle):
+            events[row["user_id"]].append((int(row["timestamp"]), int(row["seq_pos"]), row["asin"]))
+    sequences = [[asin for _, _, asin in sorted(rows)] for _, rows in sorted(events.items())]
+    return list(titles), titles, sequences
+
+
+def title_groups(vocabulary: ItemVocabulary, titles: dict[str, str], clusters: int = 50) -> np.ndarray:
+    from sklearn.cluster import MiniBatchKMeans
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = [titles.get(item, "") for item in vocabulary.ids]
+    matrix = TfidfVectorizer(min_df=3, stop_words="english").fit_transform(texts)
+    labels = MiniBatchKMeans(n_clusters=clusters, random_state=SEED, n_init=3).fit_predict(matrix)
+    return np.concatenate([[-1], labels])
+
+
+def measure(name, scorer, split, popularity, groups) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    values: dict[str, float] = {}
+    valid = rank_all(scorer, split.valid_histories(), split.valid_target)
+    values[f"valid.{name}.hr_at_10"], values[f"valid.{name}.ndcg_at_10"] = hit_ndcg(valid.ranks_excluded)
+    test = rank_all(scorer, split.test_histories(), split.test_target)
+    values[f"beauty.{name}.hr_at_10"], values[f"beauty.{name}.ndcg_at_10"] = hit_ndcg(test.ranks_excluded)
+    values[f"beauty.all_items.{name}.hr_at_10"], values[f"beauty.all_items.{name}.ndcg_at_10"] = hit_ndcg(
+        test.ranks_all
+    )
+    lists = list_metrics(
+        test, histories=split.test_histories(), targets=split.test_target, popularity=popularity, groups=groups
+    )
+    values.update({f"beauty.{name}.{key}": value for key, value in lists.items()})
+    hr, ndcg = values[f"beauty.{name}.hr_at_10"], values[f"beauty.{name}.ndcg_at_10"]
+    print(f"{name:10} test HR@10 {hr:.4f} NDCG@10 {ndcg:.4f}")
+    return {key: round(value, 4) for key, value in values.items()}
+
+
+def best_itemknn(n_items: int, split) -> tuple[ItemKNN, dict]:  # type: ignore[no-untyped-def]
+    """The grid point with the best validation NDCG@10 (history excluded)."""
+    best, best_params, best_ndcg = None, {}, -1.0
+    for params in KNN_GRID:
+        model = ItemKNN(n_items, **params).fit(split.train)
+        _, ndcg = hit_ndcg(rank_all(model.score, split.valid_histories(), split.valid_target).ranks_excluded)
+        print(f"itemknn {params}: valid NDCG@10 {ndcg:.4f}")
+        if ndcg > best_ndcg:
+            best, best_params, best_ndcg = model, params, ndcg
+    return best, best_params  # type: ignore[return-value]
+
+
+def train_sasrec(n_items: int, split, training_kwargs: dict) -> SASRecRecommender:  # type: ignore[no-untyped-def]
+    training = TrainingConfig(**training_kwargs)
+    recommender = SASRecRecommender(SASRecConfig(n_items=n_items, **MODEL), training)
+    return recommender.fit(
+        split.train,
+        valid_histories=split.valid_histories(),
+        valid_targets=split.valid_target,
+        progress=lambda fraction, message: print(f"{time.strftime('%H:%M:%S')} {message}", flush=True),
+    )
+
+
+def quality(args: argparse.Namespace, training_kwargs: dict) -> dict[str, float]:
+    items, titles, sequences = load_beauty(args.data / "amazon_beauty_5core")
+    vocabulary = ItemVocabulary(ids=items)
+    split = leave_one_out([vocabulary.encode(sequence) for sequence in sequences])
+    popularity = item_popularity(split.train, vocabulary.size)
+    groups = title_groups(vocabulary, titles)
+    results: dict[str, float] = {"beauty.items": vocabulary.size, "beauty.users": len(split.train)}
+    results.update(measure("popularity", Popularity(vocabulary.size).fit(split.train).score, split, popularity, groups))
+    knn, knn_params = best_itemknn(vocabulary.size, split)
+    results.update({f"beauty.itemknn.param.{key}": value for key, value in knn_params.items()})
+    results.update(measure("itemknn", knn.score, split, popularity, groups))
+    started = time.monotonic()
+    sasrec = train_sasrec(vocabulary.size, split, training_kwargs)
+    results["beauty.sasrec.train_seconds"] = round(time.monotonic() - started, 1)
+    results.update({"beauty.sasrec.epochs": sasrec.report.epochs, "beauty.sasrec.best_epoch": sasrec.report.best_epoch})
+    results[f"beauty.sasrec.stopped_by_{sasrec.report.stopped_by.replace(' ', '_')}"] = 1.0
+    results.update(measure("sasrec", sasrec.score, split, popularity, groups))
+    for method in METHODS:
+        gap = deletion_gap(sasrec, split.test_histories(), method=method, users=1000, seed=SEED)
+        print(f"explain {method}: {gap}")
+        results.update({f"explain.{method}.{key}": round(value, 4) for key, value in gap.items()})
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    SequentialArtifact(sasrec, vocabulary, item_popularity(split.test_histories(), vocabulary.size)).save(
+        args.workdir / "beauty_sasrec.pt"
+    )
+    return results
+
+
+LUA = """
+local visitors = {%s}
+request = function()
+  local path = "/api/v1/recommendations/?limit=10&visitor=" .. visitors[math.random(#visitors)]
+  return wrk.format("GET", path, {["Authorization"] = "Token %s"})
+end
+"""
+
+
+def prepare_site(workdir: Path) -> tuple[list[str], str]:
+    """A SQLite site with the Beauty catalog and events and the benchmark's SASRec as the active version."""
+    from django.conf import settings
+    from rest_framework.authtoken.models import Token
+
+    from catalog.models import Interaction, Product
+    from catalog.services import import_preset
+    from recommend.core.jobs import automatic_jobs_suspended
+    from recommend.core.registry import (
+        active_version_id,
+        model_version_activate,
+        model_version_create,
+        model_version_mark,
+        model_version_save_artifact,
+    )
+    from recommend.models import ModelVersion
+
+    if not Product.objects.exists():
+        with automatic_jobs_suspended():
+            import_preset(name="beauty", data_dir=settings.SHOP_DATA_DIR)
+    if active_version_id(ModelVersion.Kind.SEQUENTIAL) is None:
+        artifact = SequentialArtifact.load(workdir / "beauty_sasrec.pt")
+        pk_of = dict(Product.objects.values_list("sku", "pk"))
+        artifact.vocabulary = ItemVocabulary(ids=[pk_of[asin] for asin in artifact.vocabulary.ids])
+        artifact.save(workdir / "sequential.pt")
+        version = model_version_create(kind=ModelVersion.Kind.SEQUENTIAL, params={"source": "benchmark"})
+        model_version_save_artifact(version=version, local_path=workdir / "sequential.pt")
+        model_version_mark(version=version, status=ModelVersion.Status.READY, metrics={})
+        model_version_activate(version=version)
+    from django.contrib.auth import get_user_model
+
+    staff, _ = get_user_model().objects.get_or_create(username="bench-staff", defaults={"is_staff": True})
+    token, _ = Token.objects.get_or_create(user=staff)
+    visitors = list(Interaction.objects.values_list("visitor_id", flat=True).distinct()[:5000])
+    return visitors, token.key
+
+
+def load_test(*, workdir: Path, seconds: int, workers: int = 3, connections: int = 4, port: int = 8767) -> dict:
+    """p50/p99/rps of GET /api/v1/recommendations/ for random shoppers (staff token, visitor=)."""
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    visitors, token = prepare_site(workdir)
+    env = {
+        **os.environ,
+        "SQLITE_PATH": str(workdir / "site.sqlite3"),
+        "VAR_DIR": str(workdir / "var"),
+        "SECRET_KEY": "load-test-only",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/categories/?depth=1", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        sample = random.Random(SEED).sample(visitors, min(len(visitors), 2000))
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+            handle.write(LUA % (",".join(f'"{visitor}"' for visitor in sample), token))
+        url = f"http://127.0.0.1:{port}"
+        # Warm-up: every worker loads the model and fills its caches before the measured run.
+        subprocess.run(["wrk", "-t1", f"-c{connections}", "-d5s", "-s", handle.name, url], capture_output=True)
+        measured = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name, url],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        print(measured.stdout)
+        stats = parse_wrk(measured.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    values = {f"api.recommendations.{key}": value for key, value in stats.items()}
+    values.update({"api.recommendations.gunicorn_workers": workers, "api.recommendations.connections": connections})
+    return values
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--api", action="store_true", help="Also load-test the recommendations endpoint.")
+    parser.add_argument("--api-only", action="store_true", help="Only the load test (reuses --workdir's model).")
+    parser.add_argument("--seconds", type=int, default=20, help="Load test duration.")
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recommendation-bench")
+    parser.add_argument("--time-limit", type=float, default=None, help="SASRec training cap, seconds.")
+    args = parser.parse_args()
+    if args.api or args.api_only:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        os.environ["VAR_DIR"] = str(args.workdir / "var")
+        setup_django(args.workdir / "site.sqlite3", fresh=False)  # a throw-away site for the load test
+    else:
+        setup_django()  # settings only: the training configuration has one home (RECOMMEND_TRAINING)
+    from django.conf import settings
+
+    args.data = Path(settings.SHOP_DATA_DIR)
+    training_kwargs = {**settings.RECOMMEND_TRAINING, "seed": SEED, "threads": 2}
+    if args.time_limit:
+        training_kwargs["time_limit_seconds"] = args.time_limit
+    torch.manual_seed(SEED)
+    results: dict[str, float | str] = {"seed": SEED, "split": "leave-one-out by time, full ranking"}
+    if not args.api_only:
+        results.update(quality(args, training_kwargs))
+        results["explain.deletion_gap"] = results[f"explain.{settings.RECOMMEND_EXPLAIN_METHOD}.deletion_gap"]
+        results["explain.method"] = settings.RECOMMEND_EXPLAIN_METHOD
+    if args.api or args.api_only:
+        results.update(load_test(workdir=args.workdir, seconds=args.seconds))
+    title = "Recommendation: Amazon Beauty leave-one-out, full ranking (history excluded unless all_items)"
+    write_results("recommendation", results, title)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""REST endpoints of personalised recommendations: the list, "not interested", and "why?".
+
+Every endpoint answers for the caller's own visitor ids (session, and a signed-in user's linked
+ids); only staff may name another visitor with `visitor=`.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.models import Product
+from recommend.sequential.selectors import explanation_for, recommendations_for, visitor_ids_for_request
+from recommend.sequential.services import feedback_not_interested
+
+
+def visitor_ids_for(request: Request, visitor: str) -> list[str]:
+    """The caller's own ids, or (staff only) the visitor they asked about."""
+    if not visitor:
+        return visitor_ids_for_request(request)
+    if not request.user.is_staff:
+        raise PermissionDenied("visitor: only staff may ask for another visitor's recommendations.")
+    return [visitor]
+
+
+class RecommendationsApi(APIView):
+    """Recommended products for the caller, each with a score and reasons (`kind`, `text`, history `items`)."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
+        visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
+
+    class ReasonSerializer(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=["history", "brand", "trending", "popular_in_category"])
+        text = serializers.CharField()
+        items = serializers.ListField(child=serializers.DictField(), required=False)
+
+    class OutputSerializer(serializers.Serializer):
+        model_version = serializers.IntegerField(allow_null=True)
+        fallback = serializers.CharField(allow_null=True)
+        results = serializers.ListField(child=serializers.DictField())
+
+    @extend_schema(parameters=[InputSerializer], responses={200: OutputSerializer})
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        visitor_ids = visitor_ids_for(request, params.validated_data["visitor"])
+        payload = recommendations_for(visitor_ids=visitor_ids, limit=params.validated_data["limit"])
+        return Response(self.OutputSerializer(payload).data)
+
+
+class NotInterestedApi(APIView):
+    """Hide a product (and its near-duplicates) from the caller's recommendations; kept for training."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+        visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
+
+    @extend_schema(request=InputSerializer, responses={201: dict})
+    def post(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        if not params.validated_data["visitor"] and not request.session.session_key:
+            request.session.save()  # an anonymous visitor needs a key to remember the dislike by
+        visitor_ids = visitor_ids_for(request, params.validated_data["visitor"])
+        product = params.validated_data["product"]
+        feedback_not_interested(visitor_ids=visitor_ids, product=product, user=request.user)
+        return Response({"product": product.pk, "hidden": True}, status=status.HTTP_201_CREATED)
+
+
+class RecommendationWhyApi(APIView):
+    """The caller's history with each event's weight for recommending this product (the heat strip's data)."""
+
+    permission_classes = [AllowAny]
+
+    class InputSerializer(serializers.Serializer):
+        visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
+
+    @extend_schema(parameters=[InputSerializer], responses={200: dict})
+    def get(self, request: Request, pk: int) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        product = get_object_or_404(Product.objects.filter(is_active=True), pk=pk)
+        visitor_ids = visitor_ids_for(request, params.validated_data["visitor"])
+        return Response(explanation_for(visitor_ids=visitor_ids, product=product))

@@ -1,0 +1,104 @@
+"""Why an item is recommended, in words a shopper reads, each reason tagged with its kind.
+
+Kinds: "history" (the 1-3 history items the model weighted most for this item), "brand" (the
+shopper often buys this brand), "trending" (popular in its category in the last 7 days) and,
+for cold visitors, "popular_in_category".
+"""
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count
+from django.utils import timezone
+
+from catalog.models import Interaction, Product
+from recommend.core.selectors import VisitorEvent
+
+VERBS = {"view": "viewed", "click": "viewed", "add_to_cart": "added to your cart", "purchase": "bought"}
+POPULAR_CACHE_SECONDS = 600
+
+
+def history_reason(events: Sequence[VisitorEvent], weights: Sequence[float], titles: dict[int, str]) -> dict[str, Any]:
+    """'Because you viewed X and bought Y' from the most-weighted history events (weights align with events)."""
+    order = sorted(range(len(events)), key=lambda position: -weights[position])
+    chosen: list[int] = []
+    for position in order:
+        if len(chosen) == 3 or (chosen and weights[position] < settings.RECOMMEND_REASON_MIN_WEIGHT):
+            break
+        if events[position].product_id not in {events[other].product_id for other in chosen}:
+            chosen.append(position)
+    parts = [f"{VERBS.get(events[p].event, 'viewed')} {titles.get(events[p].product_id, 'an item')}" for p in chosen]
+    text = "Because you " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1])
+    items = [
+        {"product_id": events[p].product_id, "event": events[p].event, "weight": round(float(weights[p]), 3)}
+        for p in chosen
+    ]
+    return {"kind": "history", "text": text, "items": items}
+
+
+def frequent_brands(purchased_brand_ids: Sequence[int | None]) -> set[int]:
+    """Brands bought at least twice by this shopper."""
+    counts = Counter(brand for brand in purchased_brand_ids if brand)
+    return {brand for brand, count in counts.items() if count >= 2}
+
+
+def brand_reason(brand_name: str) -> dict[str, Any]:
+    return {"kind": "brand", "text": f"You often buy {brand_name}"}
+
+
+def popular_by_category(*, days: int | None) -> dict[int | None, list[int]]:
+    """Category id -> active product ids by interaction count (last `days`, or all time), cached."""
+    key = f"recommend:popular-by-category:{days}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    rows = Interaction.objects.filter(product__is_active=True, product__merged_into__isnull=True)
+    if days is not None:
+        rows = rows.filter(timestamp__gte=timezone.now() - timedelta(days=days))
+    counted = (
+        rows.values("product_id", "product__category_id").annotate(n=Count("id")).order_by("-n", "product_id")[:20000]
+    )
+    popular: dict[int | None, list[int]] = {}
+    for row in counted:
+        popular.setdefault(row["product__category_id"], []).append(row["product_id"])
+    cache.set(key, popular, POPULAR_CACHE_SECONDS)
+    return popular
+
+
+def trending_product_ids() -> set[int]:
+    """The top products of each category over the last week ('Popular in <category> this week')."""
+    return {pk for ids in popular_by_category(days=7).values() for pk in ids[: settings.RECOMMEND_TRENDING_TOP]}
+
+
+def trending_reason(category_name: str) -> dict[str, Any]:
+    return {"kind": "trending", "text": f"Popular in {category_name} this week"}
+
+
+def cold_candidates(*, preferred_categories: Sequence[int], exclude: set[int], limit: int) -> list[tuple[int, str]]:
+    """(product id, reason text) popular in the shopper's categories, else in the shop's top categories.
+
+    This week's counts where the week has any, else all-time counts; categories take turns.
+    """
+    weekly = popular_by_category(days=7)
+    popular, suffix = (weekly, " this week") if weekly else (popular_by_category(days=None), "")
+    ranked_categories = sorted(popular, key=lambda category: -len(popular[category]))
+    categories = [c for c in preferred_categories if c in popular] + [
+        c for c in ranked_categories if c not in preferred_categories
+    ]
+    names = dict(Product._meta.get_field("category").related_model.objects.values_list("pk", "name"))
+    queues = [(category, [pk for pk in popular[category] if pk not in exclude]) for category in categories]
+    chosen: list[tuple[int, str]] = []
+    depth = 0
+    while len(chosen) < limit and any(depth < len(ids) for _, ids in queues):
+        for category, ids in queues:
+            if depth < len(ids) and len(chosen) < limit:
+                label = (
+                    f"Popular in {names[category]}{suffix}" if category in names else f"Popular with shoppers{suffix}"
+                )
+                chosen.append((ids[depth], label))
+        depth += 1
+    return chosen

@@ -1,0 +1,33 @@
+"""Storefront pages of recommendations: the "Why?" explanation and the "Not interested" form post."""
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from catalog.models import Product
+from recommend.sequential.selectors import explanation_for, recommendations_for, visitor_ids_for_request
+from recommend.sequential.services import feedback_not_interested
+
+
+def why_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """The shopper's own history as a heat strip: how much each event weighed for this product."""
+    product = get_object_or_404(Product.objects.filter(is_active=True), pk=pk)
+    visitor_ids = visitor_ids_for_request(request)
+    explanation = explanation_for(visitor_ids=visitor_ids, product=product)
+    recommended = recommendations_for(visitor_ids=visitor_ids, limit=50)["results"]
+    reasons = next((item["reasons"] for item in recommended if item["id"] == product.pk), [])
+    context = {"product": product, "history": explanation["history"], "reasons": reasons}
+    return render(request, "recommend/sequential/why.html", context)
+
+
+@require_POST
+def not_interested(request: HttpRequest) -> HttpResponse:
+    product = get_object_or_404(Product, pk=request.POST.get("product") or 0)
+    if not request.session.session_key:
+        request.session.save()
+    feedback_not_interested(visitor_ids=visitor_ids_for_request(request), product=product, user=request.user)
+    target = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        target = "/"
+    return HttpResponseRedirect(target)

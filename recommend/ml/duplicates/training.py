@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .calibration import precision_recall_f1
+from .calibration import precision_recall_f1, threshold_for_precision
 from .features import Product, tokens
 from .scorer import DuplicateScorer, Encoder
 
@@ -26,6 +26,7 @@ Pair = tuple[dict[str, Any], dict[str, Any], int]
 Progress = Callable[[float, str], None]
 METHODS = ("features", "cross_encoder")
 MIN_PAIRS = 20
+HIGH_PRECISION = 0.95
 
 
 @dataclass
@@ -138,6 +139,9 @@ def train_matcher(
     x = first.matrix([(a, b) for a, b, _ in train], encoder=encoder)
     xv = first.matrix([(a, b) for a, b, _ in val], encoder=encoder)
     first.fit(x, np.array([y for *_, y in train]), xv, np.array([y for *_, y in val]))
+    # The admin's default list shows pairs above the cut with 95 % precision on validation.
+    high = threshold_for_precision(np.array([y for *_, y in val]), first.predict(xv), HIGH_PRECISION)
+    first.meta["high_precision_threshold"] = max(high, first.threshold)
     report(0.15, "feature scorer fitted")
     second = None
     if method == "cross_encoder":

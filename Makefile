@@ -7,7 +7,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 INTEGRATION_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/14 \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/15 SECRET_KEY=integration-tests-only DEBUG=0 SECURE_COOKIES=0
 
-.PHONY: install demo demo-full serve test test-unit test-integration test-browser lint format benchmarks clean
+.PHONY: install demo demo-full serve test test-unit test-integration test-browser lint typecheck format benchmarks clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ demo: install  ## a working shop with demo data on 127.0.0.1:8000; the models tr
 demo-full:  ## the same with every row of every dataset
 	$(MAKE) demo DEMO_FLAGS=--full
 
-test: install test-unit test-integration test-browser  ## everything CI runs
+test: install lint typecheck test-unit test-integration test-browser  ## everything CI runs
 
 test-unit: install
 	$(PY) -m pytest -m "not integration and not browser" -q -n 2
@@ -37,9 +37,13 @@ test-integration: install
 test-browser: install
 	$(PY) -m pytest -m browser -q
 
-lint: install
+lint: install  ## ruff, and the import contracts of recommend/README.md (pyproject [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+typecheck: install  ## mypy with django-stubs on recommend/core and recommend/ml (pyproject [tool.mypy])
+	$(VENV)/bin/mypy
 
 format: install
 	$(VENV)/bin/ruff format .

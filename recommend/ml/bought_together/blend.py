@@ -6,8 +6,9 @@ evidence where pairs were seen often; the graph fills in where they were not (fe
 items); the popularity prior keeps small or odd baskets from getting random answers. Weights are
 chosen on a validation split carved from the training dates (`choose_weights`), never on test.
 
-`explain` says, per recommended item, which signal gave it the most probability and the rule
-evidence behind it (how many baskets with a given item also held it), for shopper-facing words.
+`explain` says, per recommended item, which signal carried it (rules where the pair was seen often
+enough to quote, else the graph) and the rule evidence behind it (how many baskets with a given
+item also held it), for shopper-facing words.
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ class BlendedScorer:
     def explain(self, items: Sequence[int], *, limit: int, min_count: int | None = None) -> list[Explanation]:
         """The top `limit` items with the signal that carried each and its rule evidence."""
         known = [item for item in items if 0 <= item < self.rules.n_items]
-        parts = self.parts(known)
         scores = self.score(known)
         scores[known] = -np.inf
         top = np.argsort(-scores, kind="stable")[:limit]
@@ -86,10 +86,8 @@ class BlendedScorer:
                 confidences = column / np.maximum(self.rules.item_counts[known], 1.0)
                 strongest = int(np.argmax(confidences))
                 best, pair_count, confidence = known[strongest], int(column[strongest]), float(confidences[strongest])
-            by_rules = pair_count >= threshold and self.weights.rules * parts["rules"][item] >= (
-                self.weights.graph * parts["graph"][item]
-            )
-            signal = "rules" if by_rules or self.graph is None else "graph"
+            # Rules speak where the pair was seen often enough to quote it; elsewhere the graph carried it.
+            signal = "rules" if pair_count >= threshold or self.graph is None else "graph"
             out.append(Explanation(int(item), float(scores[item]), signal, best, pair_count, confidence))
         return out
 

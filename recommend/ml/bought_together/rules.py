@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -115,16 +116,16 @@ class AssociationRules:
         return (rows / np.maximum(self.item_counts[known][:, None], 1.0)).max(axis=0)
 
     def save(self, path: Path) -> None:
-        np.savez_compressed(
-            path,
-            n_baskets=np.array([self.n_baskets]),
-            total_weight=np.array([self.total_weight]),
-            item_counts=self.item_counts,
-            settings=np.array([self.min_count, self.min_support, self.min_lift], dtype=np.float64),
+        arrays: dict[str, Any] = {
+            "n_baskets": np.array([self.n_baskets]),
+            "total_weight": np.array([self.total_weight]),
+            "item_counts": self.item_counts,
+            "item_weights": self.item_weights,
+            "settings": np.array([self.min_count, self.min_support, self.min_lift], dtype=np.float64),
             **_csr_arrays("pairs", self.pair_counts),
             **_csr_arrays("weighted", self.pair_weights),
-            item_weights=self.item_weights,
-        )
+        }
+        np.savez_compressed(path, **arrays)
 
     @classmethod
     def load(cls, path: Path) -> AssociationRules:

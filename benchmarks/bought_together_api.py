@@ -1,0 +1,126 @@
+"""Bought-together serving through gunicorn on 127.0.0.1: the Groceries shop imported, built, then loaded.
+
+Imports the Groceries preset into a throw-away SQLite site (167 products, 14,963 orders) the normal
+way, times the build from the database (rules + graph + validation-chosen blend), starts gunicorn and
+drives GET /api/v1/products/{id}/bought-together and POST /api/v1/basket/complete with `wrk`
+(Debian package) for a bounded time, random products / baskets of 1-5 products per request.
+
+Run alone: .venv/bin/python benchmarks/bought_together_api.py [--seconds 15] [--workers 2]
+(benchmarks/bought_together.py --api runs it too). Writes api.* keys into bought_together.json.
+"""
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from api_load import run_wrk
+from common import ROOT, setup_django, write_results
+
+GET_LUA = """
+local ids = {%s}
+request = function()
+  return wrk.format("GET", "/api/v1/products/" .. ids[math.random(#ids)] .. "/bought-together?limit=4")
+end
+"""
+POST_LUA = """
+local ids = {%s}
+request = function()
+  local n = math.random(5)
+  local basket = {}
+  for i = 1, n do basket[i] = ids[math.random(#ids)] end
+  local body = '{"product_ids": [' .. table.concat(basket, ",") .. '], "limit": 4}'
+  return wrk.format("POST", "/api/v1/basket/complete", {["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def prepare_site(workdir: Path) -> tuple[list[int], float]:
+    os.environ["VAR_DIR"] = str(workdir / "var")
+    setup_django(workdir / "site.sqlite3", fresh=True)
+    from django.conf import settings
+
+    from catalog.models import Product
+    from catalog.services import import_preset
+    from recommend.bought_together.services import bought_together_build
+    from recommend.core.jobs import automatic_jobs_suspended
+
+    with automatic_jobs_suspended():
+        import_preset(name="groceries", data_dir=settings.SHOP_DATA_DIR)
+    started = time.monotonic()
+    version = bought_together_build()
+    build_seconds = time.monotonic() - started
+    print(f"built {version} in {build_seconds:.1f}s: {version.metrics}")
+    return list(Product.objects.values_list("pk", flat=True)), build_seconds
+
+
+def serve(workdir: Path, workers: int, port: int) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "SQLITE_PATH": str(workdir / "site.sqlite3"),
+        "VAR_DIR": str(workdir / "var"),
+        "SECRET_KEY": "load-test-only",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/categories/?depth=1", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.3)
+    return server
+
+
+def measure_api(seconds: int = 15, workers: int = 2, connections: int = 4, port: int = 8775) -> dict[str, Any]:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+    workdir = Path(tempfile.mkdtemp(prefix="bt-api-"))
+    ids, build_seconds = prepare_site(workdir)
+    server = serve(workdir, workers, port)
+    results: dict[str, Any] = {
+        "api.build_from_database_s": round(build_seconds, 1),
+        "api.gunicorn_workers": workers,
+        "api.connections": connections,
+        "api.seconds": seconds,
+    }
+    sample = ",".join(map(str, random.Random(0).sample(ids, len(ids))))
+    try:
+        for name, script in (("product", GET_LUA % sample), ("basket", POST_LUA % sample)):
+            for key, value in run_wrk(script, seconds, connections, port).items():
+                results[f"api.{name}.{key}"] = value
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=4)
+    args = parser.parse_args()
+    results = measure_api(args.seconds, args.workers, args.connections)
+    write_results("bought_together", results, "Frequently bought together (issue 11)")
+    for key, value in sorted(results.items()):
+        print(f"{key:32} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -24,6 +24,6 @@ def payload_from_values(values: tuple[Any, ...], url_prefix: str) -> dict[str, A
 
 
 def product_payload(product: Product, score: float, signal: str) -> dict[str, Any]:
-    brand = product.brand.name if product.brand_id else None
+    brand = product.brand.name if product.brand_id and product.brand else None
     values = (product.pk, product.title, brand, product.price, product.currency, product.image_url, score, signal)
     return payload_from_values(values, product_url_prefix())

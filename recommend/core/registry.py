@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files import File
-from django.core.files.storage import storages
+from django.core.files.storage import Storage, storages
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -28,7 +28,7 @@ class ArtifactChecksumError(RuntimeError):
     pass
 
 
-def artifact_storage():  # type: ignore[no-untyped-def]
+def artifact_storage() -> Storage:
     return storages["artifacts"]
 
 

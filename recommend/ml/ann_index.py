@@ -112,7 +112,7 @@ class VectorIndex:
         q = self._prepare(queries)
         if self.kind == "hnsw":
             # efSearch must be >= k or HNSW silently returns fewer good results.
-            self._index.hnsw.efSearch = max(ef_search or self.ef_search, k)
+            self._index.hnsw.efSearch = max(ef_search or self.ef_search, k)  # type: ignore[attr-defined]
         scores, pos = self._index.search(q, k)
         missing = pos < 0
         if self._ids.dtype == object:

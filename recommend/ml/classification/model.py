@@ -145,11 +145,11 @@ class TrainedClassifier:
         deep_parts: list[list[torch.Tensor]] = []
         wide_parts: list[list[torch.Tensor]] = []
         for idx, batch in self._batches(texts, batch_size, wide=wide):
-            deep, wide, _ = self._forward(batch)
+            deep, wide_logits, _ = self._forward(batch)
             idx_all.extend(idx)
             deep_parts.append(deep)
-            if wide is not None:
-                wide_parts.append(wide)
+            if wide_logits is not None:
+                wide_parts.append(wide_logits)
         inverse = torch.argsort(torch.as_tensor(idx_all))
         depth = self.labels.depth
         deep_out = [torch.cat([part[k] for part in deep_parts])[inverse] for k in range(depth)]

@@ -19,6 +19,8 @@ every row would dominate CPU training time.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -61,16 +63,20 @@ class HierarchicalGRUNet(nn.Module):
         # Small embeddings keep the initial GRU inputs in tanh's linear range.
         for emb in (self.word_emb, self.subword_emb, self.bag_emb):
             nn.init.normal_(emb.weight, std=0.05)
-        for table in self.wide:
+        for table in self.wide_tables():
             nn.init.zeros_(table.weight)  # start as the pure deep model
         with torch.no_grad():
             self.word_emb.weight[0].zero_()
 
+    def wide_tables(self) -> list[nn.EmbeddingBag]:
+        """The wide expert's per-level tables (typed: a ModuleList yields plain Modules)."""
+        return [cast(nn.EmbeddingBag, table) for table in self.wide]
+
     def sparse_parameters(self) -> list[nn.Parameter]:
-        return [t.weight for t in (self.word_emb, self.subword_emb, self.bag_emb)]
+        return [cast(nn.Parameter, t.weight) for t in (self.word_emb, self.subword_emb, self.bag_emb)]
 
     def wide_parameters(self) -> list[nn.Parameter]:
-        return [t.weight for t in self.wide]
+        return [cast(nn.Parameter, t.weight) for t in self.wide_tables()]
 
     def dense_parameters(self) -> list[nn.Parameter]:
         sparse = {id(p) for p in self.sparse_parameters() + self.wide_parameters()}
@@ -86,7 +92,7 @@ class HierarchicalGRUNet(nn.Module):
         """Per-level scores of the wide (linear, TF-IDF) expert."""
         return [
             table(wide_ids, wide_offsets, per_sample_weights=wide_weights) + bias
-            for table, bias in zip(self.wide, self.wide_bias, strict=True)
+            for table, bias in zip(self.wide_tables(), self.wide_bias, strict=True)
         ]
 
     def forward(
@@ -121,6 +127,6 @@ class HierarchicalGRUNet(nn.Module):
         features = self.dropout(torch.cat([pooled, bag], dim=1))
         deep = [head(features) for head in self.heads]
         wide = None
-        if len(self.wide) and wide_ids is not None:
+        if len(self.wide) and wide_ids is not None and wide_weights is not None and wide_offsets is not None:
             wide = self.wide_scores(wide_ids, wide_weights, wide_offsets)
         return deep, wide, attention

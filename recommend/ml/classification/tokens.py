@@ -129,9 +129,10 @@ class TokenEncoder:
     @property
     def wide_word_features(self) -> int:
         """How many wide features are word-level (they come first)."""
-        if getattr(self, "_wide_words", None) is None:
-            self._wide_words = int((self.wide_map[: self.buckets] >= 0).sum()) if self._split_wide else 0
-        return self._wide_words
+        words: int | None = getattr(self, "_wide_words", None)
+        if words is None:
+            words = self._wide_words = int((self.wide_map[: self.buckets] >= 0).sum()) if self._split_wide else 0
+        return words
 
     @property
     def wide_size(self) -> int:
@@ -152,9 +153,9 @@ class TokenEncoder:
             bag = np.asarray(self._bag(toks), dtype=np.int64)
             wide = np.unique(self.wide_map[bag % len(self.wide_map)])
             wide = wide[wide >= 0]
-            weights = self.wide_idf[wide]
-            norm = float(np.sqrt((weights**2).sum())) or 1.0
-            return wide, (weights / norm).astype(np.float32)
+            binary = self.wide_idf[wide]
+            norm = float(np.sqrt((binary**2).sum())) or 1.0
+            return wide, (binary / norm).astype(np.float32)
         wide, tf = np.unique(self.wide_map[self._wide_keys(toks)], return_counts=True)
         keep = wide >= 0
         wide, tf = wide[keep], tf[keep]

@@ -88,7 +88,7 @@ def fit(
     with torch.no_grad():
         # Saved in half precision (see ``TrainedClassifier.save``): round now, so that the
         # model in memory predicts exactly what the saved one will.
-        for table in net.wide:
+        for table in net.wide_tables():
             table.weight.copy_(table.weight.half().float())
     report(
         1.0,
@@ -185,7 +185,7 @@ def _refit_wide_with_validation(
     known = [i for i, p in enumerate(val_paths) if p in labels._path_index]
     all_texts = texts + [val_texts[i] for i in known]
     all_targets = torch.cat([targets, torch.as_tensor(labels.targets([val_paths[i] for i in known]))])
-    for table in net.wide:
+    for table in net.wide_tables():
         nn.init.zeros_(table.weight)
     for bias in net.wide_bias:
         nn.init.zeros_(bias)

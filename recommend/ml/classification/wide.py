@@ -86,6 +86,7 @@ def fit_wide(
             best = (0.0, state, epoch)
             continue
         scores = _wide_scores_eval(net, val_features)
+        assert validation is not None  # val_features come from it
         metrics = evaluate(model.decode(scores, scores, 0.0, 1.0, 0.0), validation[1], model.labels.depth)
         score = validation_score(metrics, model.labels.depth)
         report(0.0, f"wide epoch {epoch + 1}/{epochs} val path_acc {metrics['path_accuracy']:.4f} score {score:.4f}")
@@ -116,11 +117,11 @@ def fit_wide_svm(
     """
     net = model.net
     w, starts = _solve_svm(
-        features, targets, [t.weight.shape[1] for t in net.wide], model.encoder.wide_size, config, rng
+        features, targets, [t.weight.shape[1] for t in net.wide_tables()], model.encoder.wide_size, config, rng
     )
     size = model.encoder.wide_size
     with torch.no_grad():
-        for k, (table, bias) in enumerate(zip(net.wide, net.wide_bias, strict=True)):
+        for k, (table, bias) in enumerate(zip(net.wide_tables(), net.wide_bias, strict=True)):
             table.weight.copy_(torch.from_numpy(w[:size, starts[k] : starts[k + 1]]))
             bias.copy_(torch.from_numpy(w[size, starts[k] : starts[k + 1]]))
 

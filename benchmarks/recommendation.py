@@ -238,6 +238,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="Load test duration.")
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "recommendation-bench")
     parser.add_argument("--time-limit", type=float, default=None, help="SASRec training cap, seconds.")
+    # One thread: on a shared 2-core machine two OpenMP threads spin against other processes (5x slower).
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     if args.api or args.api_only:
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -248,7 +250,7 @@ def main() -> None:
     from django.conf import settings
 
     args.data = Path(settings.SHOP_DATA_DIR)
-    training_kwargs = {**settings.RECOMMEND_TRAINING, "seed": SEED, "threads": 2}
+    training_kwargs = {**settings.RECOMMEND_TRAINING, "seed": SEED, "threads": args.threads}
     if args.time_limit:
         training_kwargs["time_limit_seconds"] = args.time_limit
     torch.manual_seed(SEED)

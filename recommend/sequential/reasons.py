@@ -31,13 +31,29 @@ def history_reason(events: Sequence[VisitorEvent], weights: Sequence[float], tit
             break
         if events[position].product_id not in {events[other].product_id for other in chosen}:
             chosen.append(position)
-    parts = [f"{VERBS.get(events[p].event, 'viewed')} {titles.get(events[p].product_id, 'an item')}" for p in chosen]
-    text = "Because you " + (parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1])
+    text = "Because you " + _phrase(
+        [(VERBS.get(events[p].event, "viewed"), titles.get(events[p].product_id, "an item")) for p in chosen]
+    )
     items = [
         {"product_id": events[p].product_id, "event": events[p].event, "weight": round(float(weights[p]), 3)}
         for p in chosen
     ]
     return {"kind": "history", "text": text, "items": items}
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _phrase(parts: list[tuple[str, str]]) -> str:
+    """[(viewed, X), (viewed, Y), (bought, Z)] -> 'viewed X and Y and bought Z' (one verb per run)."""
+    runs: list[tuple[str, list[str]]] = []
+    for verb, title in parts:
+        if runs and runs[-1][0] == verb:
+            runs[-1][1].append(title)
+        else:
+            runs.append((verb, [title]))
+    return " and ".join(f"{verb} {_and(titles)}" for verb, titles in runs)
 
 
 def frequent_brands(purchased_brand_ids: Sequence[int | None]) -> set[int]:

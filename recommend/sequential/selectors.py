@@ -191,6 +191,7 @@ def explanation_for(*, visitor_ids: Sequence[str], product: Product) -> dict[str
             "product_id": event.product_id,
             "title": titles.get(event.product_id, ""),
             "event": event.event,
+            "verb": reasons.VERBS.get(event.event, "viewed"),
             "timestamp": event.timestamp.isoformat() if event.timestamp else None,
             "weight": round(float(weight), 3),
             "intensity": round(float(weight) / top, 3) if top > 0 else 0.0,

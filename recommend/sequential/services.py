@@ -95,6 +95,7 @@ def recommender_train(*, options: TrainingOptions, progress: ProgressCallback | 
                 training_kwargs=training_kwargs,
                 artifact=artifact,
                 progress=scaled_progress(report, 0.02, 0.97),
+                measure_users=3000 if options.demo else None,
             )
             model_version_save_artifact(version=version, local_path=artifact)
     except Exception:

@@ -9,7 +9,7 @@ Data comes from ``$SHOP_DATA_DIR`` (default ``../shared/data/raw`` relative to
 the project root).  Each dataset gets one fixed, seeded 80/20 split that the
 model and the baseline share; the model's early stopping and logit-adjustment
 choice use a validation slice carved out of the 80% train part only.
-Results go to ``benchmarks/results/classification.{json,md}``.
+Results go to ``benchmarks/results/classification.{json,md}`` (``--quick``: ``classification.quick.*``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import os
 import platform
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from common import write_results  # noqa: E402
 
 from catalog.flipkart import flipkart_category_parts  # noqa: E402
 from recommend.ml.classification import ClassifierConfig, train_classifier  # noqa: E402
@@ -109,12 +110,10 @@ def run_dataset(name: str, data: Dataset, config: ClassifierConfig, limit: int |
     return out
 
 
-def write_markdown(results: dict, path: Path, datasets: list[str]) -> None:
+def headline_rows(results: dict, datasets: list[str]) -> list[str]:
+    """Model beside the baseline, per dataset and level (the rest is in the key/value table)."""
     lines = [
-        "# Hierarchical product classification",
-        "",
-        f"{results['meta.date']} on {results['meta.machine']}"
-        + (" (quick smoke run)" if results.get("meta.quick") else ""),
+        "Quick smoke run." if results.get("meta.quick") else "Full run.",
         "",
         "| dataset | metric | model | TF-IDF+SVM baseline |",
         "|---|---|---|---|",
@@ -135,7 +134,7 @@ def write_markdown(results: dict, path: Path, datasets: list[str]) -> None:
             f"| {results[f'{name}.baseline.train_seconds']} |"
         )
         lines.append(f"| {name} | predict / s (top-3 + attention) | {results[f'{name}.predict_per_second']} | |")
-    path.write_text("\n".join(lines) + "\n")
+    return lines
 
 
 def main() -> None:
@@ -144,7 +143,6 @@ def main() -> None:
     parser.add_argument("--datasets", default="fashion,flipkart")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -158,7 +156,6 @@ def main() -> None:
     datasets = [d for d in args.datasets.split(",") if d]
 
     results: dict = {
-        "meta.date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "meta.machine": f"{platform.machine()} {platform.system()}, {args.threads} torch threads, "
         f"{os.cpu_count()} cpus visible, torch {torch.__version__}",
         "meta.quick": bool(args.quick),
@@ -168,11 +165,10 @@ def main() -> None:
     for name in datasets:
         results.update(run_dataset(name, loaders[name](data_dir()), config, limit))
 
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "classification.json").write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    write_markdown(results, out_dir / "classification.md", datasets)
-    print(f"wrote {out_dir / 'classification.json'}")
+    title = "Hierarchical product classification"
+    name = "classification.quick" if args.quick else "classification"  # a smoke run never replaces the real figures
+    path = write_results(name, results, title, replace_all=True, table=headline_rows(results, datasets))
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from common import RESULTS, write_results  # noqa: E402
+
 from catalog.flipkart import flipkart_category_parts  # noqa: E402
 from recommend.ml.ann_index import VectorIndex, normalize  # noqa: E402
 from recommend.ml.cooccurrence import build_cooccurrence, merge_neighbors  # noqa: E402
@@ -422,32 +424,24 @@ HEADLINES = [
 ]
 
 
-def write_results(results: dict[str, float], out_dir: Path, quick: bool, notes: dict[str, str], ran: list[str]) -> None:
+def write_similarity_results(results: dict[str, float], quick: bool, notes: dict[str, str], ran: list[str]) -> None:
+    """Through the shared writer; keys of sections not run this time are kept from the previous run."""
     name = "similarity.quick" if quick else "similarity"
-    path = out_dir / f"{name}.json"
-    merged: dict = json.loads(path.read_text()) if path.exists() else {}
-    stale = tuple(prefix for section in ran for prefix in SECTIONS[section])
-    merged = {k: v for k, v in merged.items() if not k.startswith(stale)}
-    merged.update({k: round(float(v), 5) for k, v in results.items()})
-    merged.update(notes)  # meta.* strings
-    merged["meta.date"] = datetime.now(UTC).isoformat(timespec="seconds")
-    merged["meta.machine"] = f"{cpu_name()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
-    path.write_text(json.dumps(dict(sorted(merged.items())), indent=2) + "\n")
-    lines = [
-        "# Product similarity benchmark",
-        "",
-        f"{merged['meta.date']} on {merged['meta.machine']}{' (QUICK smoke run)' if quick else ''}.",
-        "Produced by `benchmarks/similarity.py`; the method is described in its docstring.",
+    values: dict = {k: round(float(v), 5) for k, v in results.items()}
+    values.update(notes)  # meta.* strings
+    values["meta.machine"] = f"{cpu_name()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
+    path = RESULTS / f"{name}.json"
+    previous: dict = json.loads(path.read_text()) if path.exists() else {}
+    merged = {**previous, **values}
+    table = [
+        f"Produced by `benchmarks/similarity.py`{' (QUICK smoke run)' if quick else ''}; method in its docstring.",
         "",
         "| metric | value | target |",
         "|---|---|---|",
     ]
-    lines += [f"| {label} | {merged[key]:.4g} | {target} |" for label, key, target in HEADLINES if key in merged]
-    lines += ["", "All keys:", "", "| key | value |", "|---|---|"]
-    lines += [
-        f"| {k} | {v:.4g} |" if isinstance(v, int | float) else f"| {k} | {v} |" for k, v in sorted(merged.items())
-    ]
-    (out_dir / f"{name}.md").write_text("\n".join(lines) + "\n")
+    table += [f"| {label} | {merged[key]:.4g} | {target} |" for label, key, target in HEADLINES if key in merged]
+    stale = tuple(prefix for section in ran for prefix in SECTIONS[section])
+    write_results(name, values, "Product similarity benchmark", replace_prefixes=stale, table=table)
     log(f"wrote {path}")
 
 
@@ -490,7 +484,7 @@ def main() -> None:
         results.update(ann)
         log(f"ann: {ann}")
     results["meta.seconds_last_run"] = time.perf_counter() - t0
-    write_results(results, out_dir, args.quick, notes, ran)
+    write_similarity_results(results, args.quick, notes, ran)
 
 
 if __name__ == "__main__":

@@ -226,6 +226,8 @@ INCREMENTAL_UPDATE_MAX_PRODUCTS = int(os.environ.get("INCREMENTAL_UPDATE_MAX_PRO
 CLASSIFIER_CONFIDENCE_THRESHOLD = float(os.environ.get("CLASSIFIER_CONFIDENCE_THRESHOLD", 0.6))
 CLASSIFIER_MAX_DEPTH = int(os.environ.get("CLASSIFIER_MAX_DEPTH", 3))  # label = the first N levels of the path
 CLASSIFIER_TOP_K = int(os.environ.get("CLASSIFIER_TOP_K", 3))  # suggestions stored per product
+# The review queue hides suggestions below this confidence (no Accept button for a 3 % guess).
+REVIEW_SUGGESTION_FLOOR = float(os.environ.get("REVIEW_SUGGESTION_FLOOR", 0.10))
 
 # Similar items (issue 4). Weights and behaviour parameters come from benchmarks/similarity.py.
 SIMILAR_TOP_K = int(os.environ.get("SIMILAR_TOP_K", 10))
@@ -240,6 +242,22 @@ SIMILAR_CACHE_SECONDS = int(os.environ.get("SIMILAR_CACHE_SECONDS", 600))
 DUPLICATE_SCORER_PATH = os.environ.get("DUPLICATE_SCORER_PATH", "")  # JSON written by benchmarks/similarity.py
 DUPLICATE_NEIGHBOURS = int(os.environ.get("DUPLICATE_NEIGHBOURS", 5))
 SEARCH_CANDIDATES = int(os.environ.get("SEARCH_CANDIDATES", 100))
+# Semantic hits below this cosine are not matches, so a meaningless query gets an empty result.
+SEARCH_MIN_SIMILARITY = float(os.environ.get("SEARCH_MIN_SIMILARITY", 0.3))
+# Frequently bought together (issue 11); defaults from benchmarks/bought_together.py (Groceries). The build
+# re-chooses the blend weights on its latest 20 % of orders when there are enough of them.
+BOUGHT_TOGETHER = {
+    "min_count": int(os.environ.get("BOUGHT_TOGETHER_MIN_COUNT", 2)),  # orders a pair needs to be a rule
+    "min_support": float(os.environ.get("BOUGHT_TOGETHER_MIN_SUPPORT", 0.0)),
+    "min_lift": float(os.environ.get("BOUGHT_TOGETHER_MIN_LIFT", 1.0)),
+    "evidence_min_count": int(os.environ.get("BOUGHT_TOGETHER_EVIDENCE_MIN_COUNT", 3)),  # "bought together in x %"
+    "max_rules_per_product": int(os.environ.get("BOUGHT_TOGETHER_MAX_RULES_PER_PRODUCT", 50)),
+    "half_life_days": float(os.environ.get("BOUGHT_TOGETHER_HALF_LIFE_DAYS", 60)) or None,  # 0: no recency decay
+    "dim": 32,
+    "epochs": int(os.environ.get("BOUGHT_TOGETHER_EPOCHS", 8)),
+    "lr": 0.003,
+    "weights": {"rules": 0.2, "graph": 0.6, "popularity": 0.2, "prior_strength": 50.0},
+}
 # Personalised recommendations (issue 9): SASRec over each shopper's latest events.
 RECOMMEND_EXCLUDE_PURCHASED = env_bool("RECOMMEND_EXCLUDE_PURCHASED", True)  # never recommend what they bought
 RECOMMEND_EXCLUDE_SEEN = env_bool("RECOMMEND_EXCLUDE_SEEN", True)  # nor what is in the history the model read
@@ -257,20 +275,6 @@ RECOMMEND_TRAINING = {
     "evaluate_every": 2,
     "patience": 5,
     "validation_users": 5000,
-}
-# Frequently bought together (issue 11); defaults from benchmarks/bought_together.py (Groceries). The build
-# re-chooses the blend weights on its latest 20 % of orders when there are enough of them.
-BOUGHT_TOGETHER = {
-    "min_count": int(os.environ.get("BOUGHT_TOGETHER_MIN_COUNT", 2)),  # orders a pair needs to be a rule
-    "min_support": float(os.environ.get("BOUGHT_TOGETHER_MIN_SUPPORT", 0.0)),
-    "min_lift": float(os.environ.get("BOUGHT_TOGETHER_MIN_LIFT", 1.0)),
-    "evidence_min_count": int(os.environ.get("BOUGHT_TOGETHER_EVIDENCE_MIN_COUNT", 3)),  # "bought together in x %"
-    "max_rules_per_product": int(os.environ.get("BOUGHT_TOGETHER_MAX_RULES_PER_PRODUCT", 50)),
-    "half_life_days": float(os.environ.get("BOUGHT_TOGETHER_HALF_LIFE_DAYS", 60)) or None,  # 0: no recency decay
-    "dim": 32,
-    "epochs": int(os.environ.get("BOUGHT_TOGETHER_EPOCHS", 8)),
-    "lr": 0.003,
-    "weights": {"rules": 0.2, "graph": 0.6, "popularity": 0.2, "prior_strength": 50.0},
 }
 
 LOGGING = {

@@ -4,31 +4,34 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from catalog.admin import move_to_category_step
 from catalog.models import Product
-from recommend.classification.forms import TrainClassifierForm
+from recommend.classification.admin_training import cancel_training, train_page
 from recommend.classification.selectors import CLASSIFIER_OWNED_SOURCES, active_classifier, live_categories
 from recommend.classification.services import (
     products_classify,
     review_accept_suggestion,
     review_accept_top_suggestions,
     review_set_category,
-    train_classifier_start,
 )
 from recommend.models import CategorySuggestion, ReviewQueueProduct
+
+DESCRIPTION_WORDS = 30  # enough to tell a phone case from a phone without opening the product
 
 
 @admin.register(ReviewQueueProduct)
 class ReviewQueueAdmin(admin.ModelAdmin):
     """Products whose best prediction was below the threshold: staff accept a suggestion or choose a category."""
 
-    list_display = ["product_title", "current_category", "suggestions"]  # the SKU sits under the title
+    # The SKU, image and description start sit in the product cell, so the suggestions keep their room.
+    list_display = ["product_title", "top_confidence", "current_category", "suggestions"]
     list_display_links = None
     list_filter = ["source", "category_source"]
     search_fields = ["sku", "title", "brand__name"]
@@ -37,14 +40,25 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     change_list_template = "admin/recommend/reviewqueueproduct/change_list.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReviewQueueProduct]:
-        suggestions = CategorySuggestion.objects.select_related("category").order_by("rank")
+        # Suggestions below the floor are noise (3-5 % guesses): not shown, no Accept button.
+        suggestions = (
+            CategorySuggestion.objects.filter(confidence__gte=settings.REVIEW_SUGGESTION_FLOOR)
+            .select_related("category")
+            .order_by("rank")
+        )
+        best = CategorySuggestion.objects.filter(product=OuterRef("pk")).order_by("rank").values("confidence")[:1]
+        # Not super(): it would order by `get_ordering` before the annotation that ordering names exists.
         return (
-            super()
-            .get_queryset(request)
+            self.model._default_manager.get_queryset()
             .filter(needs_review=True, category_source__in=CLASSIFIER_OWNED_SOURCES)
+            .annotate(best_confidence=Subquery(best))
             .select_related("brand", "category")
             .prefetch_related(Prefetch("category_suggestions", queryset=suggestions))
         )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        # Most promising first: a confident top suggestion is one keystroke; the doubtful ones come last.
+        return ["-best_confidence", "pk"]
 
     # Staff who may change products may work the queue; nobody adds to or deletes from it here.
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -63,8 +77,12 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         return self.has_view_permission(request)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        threshold = round(settings.CLASSIFIER_CONFIDENCE_THRESHOLD * 100)
-        return super().changelist_view(request, {"threshold_percent": threshold, **(extra_context or {})})
+        context = {
+            "threshold_percent": round(settings.CLASSIFIER_CONFIDENCE_THRESHOLD * 100),
+            "floor_percent": round(settings.REVIEW_SUGGESTION_FLOOR * 100),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
@@ -80,9 +98,27 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     def product_title(self, product: Product) -> str:
         url = reverse("admin:catalog_product_change", args=[product.pk])
         brand = f" · {product.brand.name}" if product.brand_id and product.brand else ""
-        return format_html(
-            '<a href="{}">{}</a><span class="quiet">{}<br>SKU {}</span>', url, product.title, brand, product.sku
+        image = (
+            format_html('<img src="{}" alt="" loading="lazy" class="review-thumb">', product.image_url)
+            if product.image_url
+            else ""
         )
+        description = Truncator(product.description).words(DESCRIPTION_WORDS) if product.description else ""
+        return format_html(
+            '<div class="review-product">{}<div><a href="{}">{}</a><span class="quiet">{}<br>SKU {}</span>'
+            '<p class="review-description">{}</p></div></div>',
+            image,
+            url,
+            product.title,
+            brand,
+            product.sku,
+            description,
+        )
+
+    @admin.display(description="Confidence", ordering="best_confidence")
+    def top_confidence(self, product: Product) -> str:
+        best = getattr(product, "best_confidence", None)
+        return "—" if best is None else f"{round(best * 100)}%"
 
     @admin.display(description="Now in")
     def current_category(self, product: Product) -> str:
@@ -94,10 +130,10 @@ class ReviewQueueAdmin(admin.ModelAdmin):
             round((product.category_confidence or 0) * 100),
         )
 
-    @admin.display(description="Suggestions (confidence; words the model attended to)")
+    @admin.display(description="Suggestions (confidence; the words behind each)")
     def suggestions(self, product: Product) -> str:
         rows = []
-        for suggestion in product.category_suggestions.all():
+        for number, suggestion in enumerate(product.category_suggestions.all(), start=1):
             accept_url = reverse("admin:recommend_reviewqueue_accept", args=[suggestion.pk])
             words = ", ".join(str(word) for word, _ in suggestion.attention[:5])
             rows.append(
@@ -106,18 +142,24 @@ class ReviewQueueAdmin(admin.ModelAdmin):
                     round(suggestion.confidence * 100),
                     words or "—",
                     accept_url,
+                    number,
                 )
             )
         if not rows:
-            return "—"
-        # The buttons submit the changelist form (and its CSRF token) to the accept view.
+            return format_html('<span class="quiet">No suggestion above {}%</span>', self.floor_percent())
+        # The buttons submit the changelist form (and its CSRF token) to the accept view; keys 1-3 press them.
         items = format_html_join(
             "",
             '<li><strong>{}</strong> {}% <span class="quiet">({})</span> '
-            '<button type="submit" class="button" formaction="{}" formmethod="post">Accept</button></li>',
+            '<button type="submit" class="button review-accept" formaction="{}" formmethod="post" '
+            'data-key="{}">Accept</button></li>',
             rows,
         )
         return format_html('<ol class="classifier-suggestions">{}</ol>', items)
+
+    @staticmethod
+    def floor_percent() -> int:
+        return round(settings.REVIEW_SUGGESTION_FLOOR * 100)
 
     def get_urls(self) -> list:
         own = [
@@ -127,6 +169,11 @@ class ReviewQueueAdmin(admin.ModelAdmin):
                 name="recommend_reviewqueue_accept",
             ),
             path("train/", self.admin_site.admin_view(self.train_view), name="recommend_train_classifier"),
+            path(
+                "train/<int:job_id>/cancel/",
+                self.admin_site.admin_view(self.train_cancel_view),
+                name="recommend_train_classifier_cancel",
+            ),
         ]
         return own + super().get_urls()
 
@@ -148,22 +195,10 @@ class ReviewQueueAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:recommend_reviewqueueproduct_changelist"))
 
     def train_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("recommend.change_modelversion"):
-            self.message_user(request, "You need permission to change model versions to train one.", messages.ERROR)
-            return HttpResponseRedirect(reverse("admin:recommend_modelversion_changelist"))
-        form = TrainClassifierForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            params = {key: value for key, value in form.cleaned_data.items() if value not in (None, "")}
-            job = train_classifier_start(user=request.user, **params)
-            self.message_user(request, f"Training job #{job.pk} queued; progress shows below.", messages.SUCCESS)
-            return HttpResponseRedirect(reverse("admin:recommend_job_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Train the classifier",
-            "form": form,
-            "opts": self.model._meta,
-        }
-        return render(request, "admin/recommend/train_classifier.html", context)
+        return train_page(self, request)
+
+    def train_cancel_view(self, request: HttpRequest, job_id: int) -> HttpResponse:
+        return cancel_training(self, request, job_id)
 
     @admin.action(description="Accept the top suggestion", permissions=["change"])
     def accept_top_suggestion(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

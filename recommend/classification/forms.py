@@ -11,5 +11,8 @@ class TrainClassifierForm(forms.Form):
     )
     epochs = forms.IntegerField(required=False, min_value=1, max_value=100, help_text="Default: the model's own.")
     limit = forms.IntegerField(
-        required=False, min_value=10, help_text="Train on a label-balanced sample of at most N products."
+        required=False,
+        min_value=10,
+        help_text="Train on a label-balanced sample of at most N products (the default fits the time budget; "
+        "empty: all of them).",
     )

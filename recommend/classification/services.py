@@ -17,7 +17,9 @@ from catalog.models import Product
 from catalog.services import products_set_category
 from recommend.classification.selectors import (
     CLASSIFIER_OWNED_SOURCES,
+    CategoryPrediction,
     active_classifier,
+    leaf_id,
     predict_categories,
     product_texts,
 )
@@ -27,6 +29,26 @@ from recommend.models import CategorySuggestion, Job, ModelVersion
 from taxonomy.models import Category
 
 CLASSIFY_BATCH = 500
+
+
+def suggestion_words(model: Any, text: str, predicted: list[CategoryPrediction]) -> list[list[list[Any]]]:
+    """The words behind each suggestion (one word left out at a time), for the review queue.
+
+    Attention weighs a product's words once for all classes, so every suggestion would show the same
+    words; this asks the model what speaks for each path. Falls back to attention for an unknown path.
+    """
+    from recommend.ml.classification.evidence import path_evidence
+
+    by_leaf = getattr(model, "_paths_by_leaf", None)
+    if by_leaf is None:
+        by_leaf = model._paths_by_leaf = {leaf_id(path): path for path in model.labels.paths}
+    paths = [by_leaf.get(p.category.pk) for p in predicted]
+    known = [path for path in paths if path is not None]
+    evidence = dict(zip(known, path_evidence(model, text, known), strict=True))
+    return [
+        [[word, weight] for word, weight in (evidence[path] if path is not None else p.attention)]
+        for path, p in zip(paths, predicted, strict=True)
+    ]
 
 
 def products_classify(*, product_ids: Sequence[int], progress: ProgressCallback | None = None) -> dict[str, int]:
@@ -45,10 +67,17 @@ def products_classify(*, product_ids: Sequence[int], progress: ProgressCallback 
     ids = sorted(set(product_ids))
     for start in range(0, len(ids), CLASSIFY_BATCH):
         products = list(Product.objects.filter(pk__in=ids[start : start + CLASSIFY_BATCH]).select_related("brand"))
-        predictions = predict_categories(product_texts(products), model=model)
+        texts = product_texts(products)
+        predictions = predict_categories(texts, model=model)
         suggestions, changed = [], []
         now = timezone.now()
-        for product, predicted in zip(products, predictions, strict=True):
+        for product, text, predicted in zip(products, texts, predictions, strict=True):
+            unsure = not predicted or predicted[0].confidence < threshold
+            words = (
+                suggestion_words(model, text, predicted)
+                if unsure
+                else [[[w, v] for w, v in p.attention] for p in predicted]
+            )
             suggestions += [
                 CategorySuggestion(
                     product=product,
@@ -56,7 +85,7 @@ def products_classify(*, product_ids: Sequence[int], progress: ProgressCallback 
                     rank=rank,
                     category=p.category,
                     confidence=p.confidence,
-                    attention=[[word, weight] for word, weight in p.attention],
+                    attention=words[rank],
                 )
                 for rank, p in enumerate(predicted)
             ]

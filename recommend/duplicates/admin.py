@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from recommend.core.jobs import job_create, job_is_pending
+from recommend.duplicates.group_admin import DuplicateGroupViews
 from recommend.duplicates.matchers import active_matcher
 from recommend.duplicates.services import duplicate_dismiss, duplicate_merge
 from recommend.duplicates.training import duplicate_training_start
@@ -65,7 +66,7 @@ class ReviewViewFilter(admin.SimpleListFilter):
 
 
 @admin.register(DuplicatePair)
-class DuplicatePairAdmin(admin.ModelAdmin):
+class DuplicatePairAdmin(DuplicateGroupViews, admin.ModelAdmin):
     list_display = ["score_display", "left_product", "right_product", "status", "decided_by"]
     list_filter = [ReviewViewFilter, "status"]
     search_fields = ["left__title", "right__title", "left__sku", "right__sku"]
@@ -82,6 +83,9 @@ class DuplicatePairAdmin(admin.ModelAdmin):
             # Closest to the decision threshold first: the pairs the matcher is least sure of.
             return [Abs(F("score") - review_thresholds()[0]).asc(), "-score"]
         return ["-score"]
+
+    def get_urls(self) -> list:
+        return [*self.group_urls(), *super().get_urls()]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,4 +1,4 @@
-"""Near-duplicate listings (writes): mining candidate pairs, scoring a pairs file, staff decisions."""
+"""Near-duplicate listings (writes): mining candidate pairs, scoring a pairs file, staff decisions, group merges."""
 
 import json
 from collections.abc import Sequence
@@ -10,8 +10,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import Interaction, Product
 from catalog.services import products_merge
+from catalog.signals import products_changed
 from recommend.core.documents import ProductDocument
 from recommend.duplicates.selectors import duplicate_scorer, score_pair_records, scorer_record
 from recommend.models import DuplicatePair, ModelVersion
@@ -103,3 +104,54 @@ def duplicates_find(*, documents: Sequence[ProductDocument], vectors: np.ndarray
         DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN).delete()
         DuplicatePair.objects.bulk_create(pairs, ignore_conflicts=True, batch_size=2000)
     return len(pairs)
+
+
+@transaction.atomic
+def duplicate_group_merge(*, products: Sequence[Product], keep: Product, user: Any = None) -> dict[str, Any]:
+    """Merge every other listing of a group into `keep`; returns the record `duplicate_group_merge_undo` needs."""
+    if keep.pk not in {p.pk for p in products}:
+        raise ValueError("The product to keep must be one of the group.")
+    others = [p for p in products if p.pk != keep.pk]
+    ids = [p.pk for p in products]
+    pairs = DuplicatePair.objects.filter(left_id__in=ids, right_id__in=ids)
+    record: dict[str, Any] = {
+        "keep": keep.pk,
+        "merged": [
+            {
+                "product": other.pk,
+                "interactions": list(Interaction.objects.filter(product=other).values_list("pk", flat=True)),
+                "redirected": list(Product.objects.filter(merged_into=other).values_list("pk", flat=True)),
+            }
+            for other in others
+        ],
+        "pairs": [[pair.pk, pair.left_id, pair.right_id, pair.score, pair.status] for pair in pairs],
+    }
+    for other in others:
+        products_merge(source=other, target=keep)
+    now = timezone.now()
+    pairs.filter(status=DuplicatePair.Status.OPEN).update(
+        status=DuplicatePair.Status.MERGED, decided_by=user if user and user.pk else None, decided_at=now
+    )
+    return record
+
+
+@transaction.atomic
+def duplicate_group_merge_undo(*, record: dict[str, Any]) -> list[int]:
+    """Put a merged group back as it was: listings shown again, their interactions back, the pairs open."""
+    restored = []
+    for merged in record["merged"]:
+        product = Product.objects.filter(pk=merged["product"]).first()
+        if product is None:
+            continue
+        Interaction.objects.filter(pk__in=merged["interactions"]).update(product=product)
+        Product.objects.filter(pk__in=merged["redirected"]).update(merged_into=product)
+        Product.objects.filter(pk=product.pk).update(merged_into=None, is_active=True)
+        restored.append(product.pk)
+    for _pk, left, right, score, status in record["pairs"]:
+        defaults: dict[str, Any] = {"score": score, "status": status}
+        if status == DuplicatePair.Status.OPEN:
+            defaults |= {"decided_by": None, "decided_at": None}
+        DuplicatePair.objects.update_or_create(left_id=left, right_id=right, defaults=defaults)
+    ids = [*restored, record["keep"]]
+    transaction.on_commit(lambda: products_changed.send(sender=Product, product_ids=ids))
+    return restored

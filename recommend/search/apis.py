@@ -10,7 +10,30 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recommend.core.payloads import product_payload
-from recommend.search.selectors import product_search
+from recommend.search.selectors import product_search_page
+
+
+class SearchHitOutput(serializers.Serializer):
+    """The documented part of a hit; it also carries the product payload fields (brand, price, image...)."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    url = serializers.CharField()
+    score = serializers.FloatField(
+        help_text="Reciprocal-rank-fusion score × 60 (about 1 for a top hit in one ranking)."
+    )
+    matched_by = serializers.ChoiceField(choices=["lexical", "semantic", "both"])
+
+
+class SearchOutput(serializers.Serializer):
+    query = serializers.CharField()
+    total = serializers.IntegerField(help_text="Distinct matching listings (0 when nothing is relevant).")
+    total_capped = serializers.BooleanField(help_text="True when the total stops at SEARCH_CANDIDATES per ranking.")
+    page = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    results = serializers.ListField(
+        child=serializers.DictField(), help_text="Product payloads with score and matched_by."
+    )
 
 
 class SearchApi(APIView):
@@ -18,20 +41,34 @@ class SearchApi(APIView):
 
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class SearchInput(serializers.Serializer):
         q = serializers.CharField(min_length=1, max_length=200, trim_whitespace=True)
-        limit = serializers.IntegerField(min_value=1, max_value=100, default=24)
+        page = serializers.IntegerField(min_value=1, default=1)
+        page_size = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="Default 24.")
+        limit = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="Old name of page_size.")
         category = serializers.IntegerField(min_value=1, required=False, help_text="Only this category's subtree.")
 
-    @extend_schema(parameters=[InputSerializer], responses={200: dict})
+    @extend_schema(parameters=[SearchInput], responses={200: SearchOutput})
     def get(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.SearchInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         data: dict[str, Any] = params.validated_data
-        hits = product_search(query=data["q"], limit=data["limit"], category_id=data.get("category"))
+        size = data.get("page_size") or data.get("limit") or 24
+        found = product_search_page(
+            query=data["q"], limit=size, offset=(data["page"] - 1) * size, category_id=data.get("category")
+        )
         results = []
-        for hit in hits:
+        for hit in found["hits"]:
             result = product_payload(hit["product"], hit["score"], hit["matched_by"])
             result["matched_by"] = result.pop("signal")
             results.append(result)
-        return Response({"query": data["q"], "results": results})
+        return Response(
+            {
+                "query": data["q"],
+                "total": found["total"],
+                "total_capped": found["total_capped"],
+                "page": data["page"],
+                "page_size": size,
+                "results": results,
+            }
+        )

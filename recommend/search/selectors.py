@@ -60,11 +60,27 @@ def listing_keys(products: Any) -> dict[int, tuple[str, int | None]]:
     }
 
 
-def product_search(*, query: str, limit: int = 24, category_id: int | None = None) -> list[dict[str, Any]]:
+def product_search(
+    *, query: str, limit: int = 24, category_id: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     """Ranked products for a free-text query: [{"product": Product, "score": float, "matched_by": str}]."""
+    return product_search_page(query=query, limit=limit, offset=offset, category_id=category_id)["hits"]
+
+
+def product_search_page(
+    *, query: str, limit: int = 24, offset: int = 0, category_id: int | None = None
+) -> dict[str, Any]:
+    """One page of hits with `total` (distinct listings that match) and `total_capped` (the total
+    counts only the first SEARCH_CANDIDATES of each ranking, so there may be more).
+
+    Semantic neighbours below SEARCH_MIN_SIMILARITY (cosine) are not matches: a query that means
+    nothing ("xyzzyqwerty") gets an honest empty result instead of the 48 least-bad products.
+    """
     candidates = settings.SEARCH_CANDIDATES
     lexical = lexical_ids(query, candidates)
-    semantic = semantic_ids(query, candidates)
+    nearest = semantic_ids(query, candidates)
+    semantic = [(pk, score) for pk, score in nearest if score >= settings.SEARCH_MIN_SIMILARITY]
+    capped = len(lexical) >= candidates or len(semantic) >= candidates
     live = Product.objects.filter(is_active=True, merged_into__isnull=True)
     if category_id is not None:
         category = Category.objects.filter(pk=category_id).first()
@@ -75,6 +91,7 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
         # No index built yet (fresh install) or only stale rows: plain word matching still finds what is there.
         lexical = list(product_list(text=query).values_list("pk", flat=True)[:candidates])
         semantic = []
+        capped = len(lexical) >= candidates
         found = listing_keys(live.filter(pk__in=lexical))
     scores: dict[int, float] = {}
     sources: dict[int, set[str]] = {}
@@ -84,16 +101,15 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
     for rank, (pk, _) in enumerate(semantic):
         scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
         sources.setdefault(pk, set()).add("semantic")
-    chosen, shown = [], set()
+    distinct, shown = [], set()
     for pk in sorted(found, key=lambda pk: (-scores[pk], pk)):
         if found[pk] not in shown:
             shown.add(found[pk])
-            chosen.append(pk)
-            if len(chosen) == limit:
-                break
+            distinct.append(pk)
+    chosen = distinct[offset : offset + limit]
     products = Product.objects.select_related("brand", "category").in_bulk(chosen)
     ranked = [products[pk] for pk in chosen if pk in products]
-    return [
+    hits = [
         {
             "product": p,
             "score": round(scores[p.pk] * RRF_K, 4),
@@ -101,3 +117,4 @@ def product_search(*, query: str, limit: int = 24, category_id: int | None = Non
         }
         for p in ranked
     ]
+    return {"total": len(distinct), "total_capped": capped, "hits": hits}

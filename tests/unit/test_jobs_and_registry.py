@@ -1,7 +1,8 @@
-"""Jobs run with progress and capture failures; the model registry keeps one active version per kind."""
+"""Jobs run with progress and capture failures; staff cancel from the admin and the API; the model registry keeps one active version per kind."""
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 
 from recommend.core import job_registry
 from recommend.core.jobs import NoParams, job_create, job_handler, job_retry, job_run
@@ -112,3 +113,62 @@ def test_artifacts_roundtrip_and_tampering_is_detected(db, tmp_path):
     version.artifact_checksum = "0" * 64
     with pytest.raises(ArtifactChecksumError):
         artifact_local_path(version=version)
+
+
+@pytest.fixture
+def viewer_client(client, db):
+    """Staff who may look at jobs but not change them."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import UserFactory
+
+    viewer = UserFactory(username="viewer", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_job"))
+    client.force_login(viewer)
+    return client
+
+
+def test_staff_cancel_a_queued_job_from_the_admin_list(client, staff, test_handlers):
+    client.force_login(staff)
+    job = job_create(kind="count", enqueue=False)
+
+    response = client.post(
+        reverse("admin:recommend_job_changelist"), {"action": "cancel", "_selected_action": [job.pk]}, follow=True
+    )
+
+    assert b"1 jobs cancelled" in response.content
+    assert Job.objects.get(pk=job.pk).status == "cancelled"
+
+
+def test_the_cancel_button_on_a_running_job_requests_a_stop(client, staff, test_handlers):
+    client.force_login(staff)
+    job = job_create(kind="count", enqueue=False)
+    Job.objects.filter(pk=job.pk).update(status="running", attempts=1)
+    page = client.get(reverse("admin:recommend_job_change", args=[job.pk]))
+    assert b">Cancel<" in page.content
+
+    client.post(reverse("admin:recommend_job_cancel", args=[job.pk]))
+
+    job.refresh_from_db()
+    assert job.status == "running" and job.cancel_requested
+
+
+def test_staff_without_change_permission_cannot_cancel(viewer_client, test_handlers):
+    job = job_create(kind="count", enqueue=False)
+
+    page = viewer_client.get(reverse("admin:recommend_job_change", args=[job.pk]))
+    viewer_client.post(reverse("admin:recommend_job_cancel", args=[job.pk]))
+
+    assert page.status_code == 200 and b">Cancel<" not in page.content
+    assert Job.objects.get(pk=job.pk).status == "queued"
+
+
+def test_the_cancel_api_cancels_and_refuses_a_finished_job(staff_api_client, test_handlers):
+    queued = job_create(kind="count", enqueue=False)
+    done = job_run(job_id=job_create(kind="count", enqueue=False).pk)
+
+    response = staff_api_client.post(reverse("api:job-cancel", args=[queued.pk]))
+    refused = staff_api_client.post(reverse("api:job-cancel", args=[done.pk]))
+
+    assert response.status_code == 202 and response.json()["status"] == "cancelled"
+    assert refused.status_code == 409 and "Only queued or running" in refused.json()["detail"]

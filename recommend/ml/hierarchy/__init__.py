@@ -1,0 +1,1 @@
+"""Automatic construction of the category and attribute hierarchy (pure numpy/torch/sklearn)."""

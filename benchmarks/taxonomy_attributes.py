@@ -65,12 +65,17 @@ def synonym_scores(fashion: Dataset, encoder) -> dict[str, float]:
     flipkart = load_flipkart_specifications()
     pool = collect_attributes(list(fashion.specifications) + list(flipkart.specifications))
     attributes = [attribute for attribute in pool.values() if attribute.products >= 5]
-    pairs = synonym_pairs(attributes, encoder)
-    found = {frozenset((attributes[i].name.lower(), attributes[j].name.lower())) for i, j, _, _ in pairs}
+    merged = merge_synonyms(attributes, synonym_pairs(attributes, encoder))
+    # A found pair = two names that ended up in one merged attribute.
+    found = {
+        frozenset((a.lower(), b.lower()))
+        for attribute in merged
+        for index, a in enumerate(attribute.synonyms)
+        for b in attribute.synonyms[index + 1 :]
+    }
     labelled = {frozenset((a.lower(), b.lower())): truth for a, b, truth in LABELLED_PAIRS}
     judged = [labelled[pair] for pair in found if pair in labelled]
     true_pairs = [pair for pair, truth in labelled.items() if truth]
-    merged = merge_synonyms(attributes, pairs)
     print("synonym pairs:", sorted(" = ".join(sorted(pair)) for pair in found), flush=True)
     return {
         "attributes.names_mined": len(attributes),

@@ -81,7 +81,7 @@ def load_flipkart_specifications() -> Dataset:
         for row in csv.DictReader(handle):
             if not row.get("uniq_id"):
                 continue
-            parts = _flipkart_path(row["product_category_tree"]) + ["", "", ""]
+            parts = [*_flipkart_path(row["product_category_tree"]), "", "", ""]
             pairs = {m["key"].strip(): m["value"].strip() for m in _SPEC_PAIR.finditer(row["product_specifications"])}
             titles.append(row["product_name"].strip())
             paths.append(tuple(parts[:3]))

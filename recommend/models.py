@@ -202,8 +202,9 @@ class ReviewQueueProduct(Product):
 
 
 # Sequential recommender feedback lives with its capability; imported here so Django registers it.
-from recommend.sequential.models import RecommendationFeedback  # noqa: E402, F401
-# The product-vector store of the shared core (recommend.core.vectors).
-from recommend.core.models import ProductVector  # noqa: E402, F401
 # Bought-together rules and pin/block overrides (recommend.bought_together).
 from recommend.bought_together.models import AssociationRule, PairOverride  # noqa: E402, F401
+
+# The product-vector store of the shared core (recommend.core.vectors).
+from recommend.core.models import ProductVector  # noqa: E402, F401
+from recommend.sequential.models import RecommendationFeedback  # noqa: E402, F401

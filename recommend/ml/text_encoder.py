@@ -155,7 +155,7 @@ def get_text_encoder(model_path: str | os.PathLike[str] | None = None, precision
     from recommend.ml.multilingual_encoder import is_multilingual_name
 
     if is_multilingual_name(model_path):
-        return _cached_multilingual()  # type: ignore[return-value]
+        return _cached_multilingual()  # type: ignore[return-value,unused-ignore]
     resolved = Path(model_path) if model_path else default_model_path()
     return _cached_encoder(str(resolved.resolve()), precision)
 

@@ -14,7 +14,7 @@ _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 @functools.cache
-def _jieba():  # type: ignore[no-untyped-def]
+def _jieba():  # type: ignore[no-untyped-def,unused-ignore]
     import logging
 
     import jieba

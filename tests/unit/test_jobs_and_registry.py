@@ -1,4 +1,4 @@
-"""Jobs run with progress and capture failures; staff cancel from the admin and the API; the model registry keeps one active version per kind."""
+"""Jobs run with progress, capture failures and are seen by permission; one active model version per kind."""
 
 import pytest
 from django.db import IntegrityError, transaction

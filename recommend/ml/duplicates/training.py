@@ -157,7 +157,7 @@ def train_matcher(
             progress=lambda f, m: report(0.15 + 0.75 * f, f"cross-encoder: {m}"),
         )
     matcher = Matcher(first, second, {"method": method, "seed": seed})
-    metrics = {f"test_{k}": v for k, v in evaluate(matcher, test, encoder).items()}
+    metrics: dict[str, object] = {f"test_{k}": v for k, v in evaluate(matcher, test, encoder).items()}
     metrics |= {
         "threshold": matcher.threshold,
         "method": method,

@@ -9,6 +9,7 @@ rather than product types) become values, grouped into attributes by embedding s
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -74,7 +75,7 @@ def informative_values(values: Counter, top: int = 30) -> set[str]:
     """The most frequent values, without yes/no-style and numeric ones that every flag or size shares."""
     chosen = set()
     for value, _ in values.most_common(top * 2):
-        if value in _GENERIC_VALUES or _NUMBER.match(value):
+        if value in _GENERIC_VALUES or any(character.isdigit() for character in value):
             continue
         chosen.add(value)
         if len(chosen) >= top:
@@ -91,9 +92,10 @@ def value_overlap(left: Counter, right: Counter, top: int = 30) -> float:
 
 
 def qualified_variants(left: str, right: str) -> bool:
-    """"Color" / "Strap Color" / "Dial Color": the same head word with different qualifiers names different
+    """ "Color" / "Strap Color" / "Dial Color": the same head word with different qualifiers names different
     attributes (of different parts), however alike their values."""
-    a, b = name_words(left).split(), name_words(right).split()
+    # British and American spellings of the head word count as one ("base colour" / "strap color").
+    a, b = name_words(left).replace("our", "or").split(), name_words(right).replace("our", "or").split()
     return a != b and a[-1] == b[-1]
 
 
@@ -104,11 +106,13 @@ def synonym_pairs(
     name_threshold: float = 0.85,
     joint_name_threshold: float = 0.2,
     overlap_threshold: float = 0.6,
+    related_name_threshold: float = 0.55,
+    related_overlap_threshold: float = 0.4,
 ) -> list[tuple[int, int, float, float]]:
     """Index pairs judged synonyms, with (name cosine, value overlap).
 
-    Two rules: near-identical names whose values do not contradict (some overlap, or values too generic to
-    compare), or loosely related names with strongly overlapping informative values ("Ideal For" / "gender").
+    Near-identical names with some shared values, related names ("Color" / "base colour") with a fair share,
+    or loosely related names with strongly overlapping informative values ("Ideal For" / "gender").
     Qualified variants of one head word are never merged.
     """
     if len(attributes) < 2:
@@ -122,8 +126,10 @@ def synonym_pairs(
                 continue
             overlap = value_overlap(attributes[i].values, attributes[j].values)
             cosine = float(similarity[i, j])
-            if (cosine >= name_threshold and overlap >= 0.2) or (
-                cosine >= joint_name_threshold and overlap >= overlap_threshold
+            if (
+                (cosine >= name_threshold and overlap >= 0.2)
+                or (cosine >= related_name_threshold and overlap >= related_overlap_threshold)
+                or (cosine >= joint_name_threshold and overlap >= overlap_threshold)
             ):
                 pairs.append((i, j, cosine, overlap))
     return pairs
@@ -141,11 +147,18 @@ def merge_synonyms(
             i = parent[i]
         return i
 
-    for i, j, _, _ in pairs:
-        parent[root(i)] = root(j)
-    members: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(attributes)):
-        members[root(i)].append(i)
+    groups: dict[int, list[int]] = {i: [i] for i in range(len(attributes))}
+    # Strongest pairs first; two groups join only if no two of their names are qualified variants, so a chain
+    # "Color = Color Code = Strap Color" cannot pull "Strap Color" into "Color".
+    for i, j, _, _ in sorted(pairs, key=lambda pair: -(pair[2] + pair[3])):
+        a, b = root(i), root(j)
+        if a == b or any(
+            qualified_variants(attributes[x].name, attributes[y].name) for x in groups[a] for y in groups[b]
+        ):
+            continue
+        parent[a] = b
+        groups[b] = groups[b] + groups.pop(a)
+    members = {key: value for key, value in groups.items()}
     merged = []
     for group in members.values():
         ordered = sorted(group, key=lambda i: -attributes[i].products)
@@ -192,7 +205,7 @@ def attach_categories(
     by_name = {synonym.lower(): attribute for attribute in attributes for synonym in attribute.synonyms}
     per_category = Counter(categories)
     carried: dict[int, Counter] = defaultdict(Counter)
-    for spec, category in zip(specifications, categories):
+    for spec, category in zip(specifications, categories, strict=False):
         for attribute_id in {id(by_name[n.lower().strip()]) for n in spec if n.lower().strip() in by_name}:
             carried[attribute_id][category] += 1
     for attribute in attributes:
@@ -210,7 +223,7 @@ def group_attributes(attributes: Sequence[MinedAttribute], encoder: Encoder, *, 
     model = AgglomerativeClustering(n_clusters=None, distance_threshold=distance, metric="cosine", linkage="average")
     labels = model.fit_predict(vectors)
     for label in set(labels):
-        members = [attributes[i] for i in np.flatnonzero(labels == label)]
+        members = [attributes[int(i)] for i in np.flatnonzero(labels == label)]
         words = Counter(word for member in members for word in set(member.name.lower().split()))
         shared = [word for word, count in words.most_common() if count == len(members) and len(members) > 1]
         name = shared[0].title() if shared else ("General" if len(members) == 1 else members[0].name)
@@ -234,9 +247,9 @@ def mine_title_values(
     """
     cluster_count = int(clusters.max()) + 1
     per_term: dict[str, Counter] = defaultdict(Counter)
-    for title, cluster in zip(titles, clusters):
+    for title, cluster in zip(titles, clusters, strict=False):
         tokens = title_tokens(title)
-        for term in set(tokens) | {" ".join(pair) for pair in zip(tokens, tokens[1:])}:
+        for term in set(tokens) | {" ".join(pair) for pair in itertools.pairwise(tokens)}:
             per_term[term][int(cluster)] += 1
     values = []
     for term, spread in per_term.items():

@@ -10,6 +10,7 @@ coarse assignment to agree with the coarse assignment of its fine cluster (the t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -62,7 +63,10 @@ class HierarchicalAutoencoder(nn.Module):
 
     def reconstruction_loss(self, inputs: torch.Tensor, codes: list[torch.Tensor]) -> torch.Tensor:
         target = F.normalize(inputs, dim=1)
-        losses = [1 - F.cosine_similarity(decoder(code), target).mean() for decoder, code in zip(self.decoders, codes)]
+        losses = [
+            1 - F.cosine_similarity(decoder(code), target).mean()
+            for decoder, code in zip(self.decoders, codes, strict=False)
+        ]
         return torch.stack(losses).mean()
 
 
@@ -135,20 +139,22 @@ def _finetune(
     initial = encode_levels(model, inputs.numpy())
     centroids = nn.ParameterList(
         nn.Parameter(torch.from_numpy(_kmeans_centroids(codes, count, config.seed)))
-        for codes, count in zip(initial, counts)
+        for codes, count in zip(initial, counts, strict=False)
     )
     optimizer.add_param_group({"params": list(centroids.parameters())})
     for epoch in range(config.finetune_epochs):
         # Targets are refreshed once per epoch (as in DEC) so the model chases a fixed goal within an epoch.
         with torch.no_grad():
             codes_all = model.codes(inputs)
-            targets = [target_distribution(soft_assignments(c, mu)) for c, mu in zip(codes_all, centroids)]
+            targets = [
+                target_distribution(soft_assignments(c, mu)) for c, mu in zip(codes_all, centroids, strict=False)
+            ]
         model.train()
         for batch in _batches(len(inputs), config.batch_size, generator):
             codes = model.codes(inputs[batch])
             loss = model.reconstruction_loss(inputs[batch], codes)
-            assignments = [soft_assignments(c, mu) for c, mu in zip(codes, centroids)]
-            for q, p in zip(assignments, targets):
+            assignments = [soft_assignments(c, mu) for c, mu in zip(codes, centroids, strict=False)]
+            for q, p in zip(assignments, targets, strict=False):
                 loss = loss + config.cluster_weight * F.kl_div(q.clamp_min(1e-9).log(), p[batch], reduction="batchmean")
             loss = loss + config.consistency_weight * _consistency(assignments)
             optimizer.zero_grad()
@@ -162,7 +168,7 @@ def _finetune(
 def _consistency(assignments: list[torch.Tensor]) -> torch.Tensor:
     """Products sharing a fine cluster should share a coarse cluster: match each coarse row to its fine mates."""
     loss = torch.zeros(())
-    for coarse, fine in zip(assignments[:-1], assignments[1:]):
+    for coarse, fine in itertools.pairwise(assignments):
         # Expected coarse distribution of each fine cluster, weighted by how much each product belongs to it.
         per_fine = fine.t() @ coarse / fine.sum(dim=0).clamp_min(1e-9)[:, None]
         expected = fine @ per_fine

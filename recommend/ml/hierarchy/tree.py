@@ -57,7 +57,7 @@ def kmeans(vectors: np.ndarray, count: int, *, seed: int, iterations: int = 30) 
     index.cp.min_points_per_centroid = 1  # small catalogs: no warning spam, tiny clusters are allowed
     index.train(data)
     _, assigned = index.index.search(data, 1)
-    return assigned[:, 0].astype(np.int64), index.centroids.astype(np.float32)
+    return assigned[:, 0].astype(np.int64), np.asarray(index.centroids, dtype=np.float32)
 
 
 def group_clusters(

@@ -55,6 +55,21 @@ LABELLED_PAIRS: list[tuple[str, str, bool]] = [
 ]
 
 
+# Judged by hand after a run, so that precision covers every pair the merger returned (not only the list above).
+JUDGED_AFTER_RUN: list[tuple[str, str, bool]] = [
+    ("baseColour", "Color Code", True),
+    ("baseColour", "Primary Color", True),
+    ("Color", "Color Code", True),
+    ("Color", "Primary Color", True),
+    ("Color Code", "Primary Color", True),
+    ("Material", "Primary Material", True),
+    ("Shade", "Strap Color", False),
+    ("Color", "Shade", True),
+    ("Collar", "Neck", False),
+    ("Base Material", "Plating", False),
+]
+
+
 def _encoder():
     from recommend.ml.text_encoder import get_text_encoder
 
@@ -76,6 +91,8 @@ def synonym_scores(fashion: Dataset, encoder) -> dict[str, float]:
     labelled = {frozenset((a.lower(), b.lower())): truth for a, b, truth in LABELLED_PAIRS}
     judged = [labelled[pair] for pair in found if pair in labelled]
     true_pairs = [pair for pair, truth in labelled.items() if truth]
+    judged_all = {**{frozenset((a.lower(), b.lower())): t for a, b, t in JUDGED_AFTER_RUN}, **labelled}
+    all_judged = [judged_all[pair] for pair in found if pair in judged_all]
     print("synonym pairs:", sorted(" = ".join(sorted(pair)) for pair in found), flush=True)
     return {
         "attributes.names_mined": len(attributes),
@@ -83,6 +100,8 @@ def synonym_scores(fashion: Dataset, encoder) -> dict[str, float]:
         "attributes.synonym_pairs_found": len(found),
         "attributes.synonym_labelled_found": len(judged),
         "attributes.synonym_precision": round(sum(judged) / len(judged), 4) if judged else 0.0,
+        "attributes.synonym_precision_all_found": round(sum(all_judged) / len(all_judged), 4) if all_judged else 0.0,
+        "attributes.synonym_judged_found": len(all_judged),
         "attributes.synonym_recall": round(sum(pair in found for pair in true_pairs) / len(true_pairs), 4),
     }
 

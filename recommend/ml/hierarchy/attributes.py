@@ -46,6 +46,7 @@ class MinedAttribute:
     data_type: str = "enum"
     unit: str = ""
     categories: dict[int, float] = field(default_factory=dict)  # category id -> coverage share
+    rows: set[int] = field(default_factory=set)  # indices of the products that carry it
     group: str = ""
 
 
@@ -53,7 +54,7 @@ def collect_attributes(specifications: Sequence[dict[str, str]]) -> dict[str, Mi
     """One attribute per distinct name (case-folded), with its value counts."""
     attributes: dict[str, MinedAttribute] = {}
     spellings: dict[str, Counter] = defaultdict(Counter)
-    for spec in specifications:
+    for row, spec in enumerate(specifications):
         for name, value in spec.items():
             key = " ".join(name.lower().split())
             if not key or not value:
@@ -62,12 +63,14 @@ def collect_attributes(specifications: Sequence[dict[str, str]]) -> dict[str, Mi
             attribute = attributes.setdefault(key, MinedAttribute(name=key, synonyms=[]))
             attribute.values[normalise_value(value)] += 1
             attribute.products += 1
+            attribute.rows.add(row)
     for key, attribute in attributes.items():
         attribute.name = spellings[key].most_common(1)[0][0]
         attribute.synonyms = [attribute.name]
     return attributes
 
 
+_GENERIC_QUALIFIERS = frozenset({"base", "primary", "main", "product", "overall"})
 _GENERIC_VALUES = frozenset({"yes", "no", "true", "false", "na", "n/a", "none", "other", "others", "-"})
 
 
@@ -91,12 +94,28 @@ def value_overlap(left: Counter, right: Counter, top: int = 30) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
+def co_occurrence(left: MinedAttribute, right: MinedAttribute) -> float:
+    """Share of the rarer attribute's products that carry the other one too.
+
+    Synonyms come from different sources or spellings, so one product rarely lists both; two attributes seen
+    together on many products ("Dial Color" and "Strap Color" on watches) are different attributes.
+    """
+    if not left.rows or not right.rows:
+        return 0.0
+    return len(left.rows & right.rows) / min(len(left.rows), len(right.rows))
+
+
 def qualified_variants(left: str, right: str) -> bool:
     """ "Color" / "Strap Color" / "Dial Color": the same head word with different qualifiers names different
     attributes (of different parts), however alike their values."""
-    # British and American spellings of the head word count as one ("base colour" / "strap color").
-    a, b = name_words(left).replace("our", "or").split(), name_words(right).replace("our", "or").split()
-    return a != b and a[-1] == b[-1]
+
+    # British and American spellings count as one ("base colour" / "strap color"); generic qualifiers such as
+    # "base" or "primary" do not name a part, so "base colour" is still the colour.
+    def words(name: str) -> list[str]:
+        return [w for w in name_words(name).replace("our", "or").split() if w not in _GENERIC_QUALIFIERS]
+
+    a, b = words(left), words(right)
+    return bool(a and b) and a != b and a[-1] == b[-1]
 
 
 def synonym_pairs(
@@ -108,12 +127,14 @@ def synonym_pairs(
     overlap_threshold: float = 0.6,
     related_name_threshold: float = 0.55,
     related_overlap_threshold: float = 0.4,
+    max_co_occurrence: float = 0.05,
 ) -> list[tuple[int, int, float, float]]:
     """Index pairs judged synonyms, with (name cosine, value overlap).
 
     Near-identical names with some shared values, related names ("Color" / "base colour") with a fair share,
     or loosely related names with strongly overlapping informative values ("Ideal For" / "gender").
-    Qualified variants of one head word are never merged.
+    Attributes that occur together on products (co_occurrence), or that qualify one head word differently
+    ("Dial Color" / "Strap Color"), are never merged.
     """
     if len(attributes) < 2:
         return []
@@ -122,7 +143,9 @@ def synonym_pairs(
     pairs = []
     for i in range(len(attributes)):
         for j in range(i + 1, len(attributes)):
-            if qualified_variants(attributes[i].name, attributes[j].name):
+            if co_occurrence(attributes[i], attributes[j]) > max_co_occurrence or qualified_variants(
+                attributes[i].name, attributes[j].name
+            ):
                 continue
             overlap = value_overlap(attributes[i].values, attributes[j].values)
             cosine = float(similarity[i, j])
@@ -148,12 +171,15 @@ def merge_synonyms(
         return i
 
     groups: dict[int, list[int]] = {i: [i] for i in range(len(attributes))}
-    # Strongest pairs first; two groups join only if no two of their names are qualified variants, so a chain
-    # "Color = Color Code = Strap Color" cannot pull "Strap Color" into "Color".
+    # Strongest pairs first; two groups join only if no two of their members occur together on products, so
+    # a chain "Color = Color Code = Strap Color" cannot pull "Strap Color" into "Color".
     for i, j, _, _ in sorted(pairs, key=lambda pair: -(pair[2] + pair[3])):
         a, b = root(i), root(j)
         if a == b or any(
-            qualified_variants(attributes[x].name, attributes[y].name) for x in groups[a] for y in groups[b]
+            co_occurrence(attributes[x], attributes[y]) > 0.05
+            or qualified_variants(attributes[x].name, attributes[y].name)
+            for x in groups[a]
+            for y in groups[b]
         ):
             continue
         parent[a] = b

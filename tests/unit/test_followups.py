@@ -77,7 +77,7 @@ def test_the_message_says_what_was_queued_and_when():
     assert "runs once after 120 s without further edits (category “Shoes” moved)" in text
 
 
-@pytest.mark.xfail(strict=False, reason="order-dependent: passes alone, fails after other modules in one process (to fix)")
+@pytest.mark.xfail(strict=False, reason="order-dependent: passes alone (to fix)")
 def test_admin_requests_get_one_message_per_queued_job(admin_client, monkeypatch):
     from django.contrib.admin.sites import site
 

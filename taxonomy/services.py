@@ -174,9 +174,9 @@ def category_rename(*, category: Category, name: str, slug: str = "", user: Any 
     """Rename a category (and re-slug it unless `slug` is given); the old name is recorded for undo."""
     siblings = Category.objects.filter(parent_id=category.parent_id).exclude(pk=category.pk)
     taken = set(siblings.values_list("slug", flat=True))
-    slug = slug or unique_slug(name, taken)
-    if slug in taken:
+    if slug in taken:  # a slug staff chose; a generated one (below) never clashes
         raise ValueError(f"A sibling already has the slug “{slug}”.")
+    slug = slug or unique_slug(name, taken)
     edit = category_edit_record(
         category=category,
         kind=CategoryEdit.Kind.RENAME,

@@ -1,7 +1,7 @@
 """Classification follows the catalog and the tree.
 
 New or re-worded products are classified on commit (inference queue), imports in chunks. A staff
-change to the tree (move, merge, rename, delete) queues one retrain so the label space follows;
+change to the tree (move, merge, delete) queues one debounced retrain so the label space follows;
 until it runs, predictions resolve through their leaf id and stay valid. The classifier's own
 writes are bulk updates, so they never come back here.
 """
@@ -23,8 +23,9 @@ from taxonomy.models import Category
 from taxonomy.signals import taxonomy_changed
 
 CLASSIFY_CHUNK = 500
-# Tree changes that alter existing labels. New empty categories ("create") have nothing to learn from.
-RETRAIN_REASONS = {"move", "rename", "merge", "delete", "edit"}
+# Tree changes that alter existing labels (paths of category ids). A rename changes no id, so no retrain;
+# new empty categories ("create") have nothing to learn from. "edit" (the change form) may move a node.
+RETRAIN_REASONS = {"move", "merge", "delete", "edit"}
 TEXT_FIELDS = ("title", "description", "brand_id")
 
 

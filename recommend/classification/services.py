@@ -23,7 +23,8 @@ from recommend.classification.selectors import (
     predict_categories,
     product_texts,
 )
-from recommend.core.jobs import job_create, job_is_pending
+from recommend.core.followups import followup_schedule
+from recommend.core.jobs import job_create
 from recommend.core.progress import ProgressCallback
 from recommend.models import CategorySuggestion, Job, ModelVersion
 from taxonomy.models import Category
@@ -149,18 +150,16 @@ def review_accept_suggestion(*, suggestion: CategorySuggestion) -> int:
 # --- keeping the label space in step with the tree ------------------------------------------
 
 
-def classifier_retrain_queue(*, reason: str, user: Any = None) -> Job | None:
-    """Queue one retrain; none when one is already queued or running (a burst of tree edits trains once).
+def classifier_retrain_queue(*, reason: str, user: Any = None) -> Job:
+    """One debounced retrain for any burst of tree edits: it runs REBUILD_QUIET_SECONDS after the last one.
 
-    The retrain reuses the active version's size settings (demo or not, sample limit, epochs).
+    The retrain reuses the active version's size settings (demo or not, sample limit).
     """
-    if job_is_pending(Job.Kind.TRAIN_CLASSIFIER):
-        return None
     active = ModelVersion.objects.filter(kind=ModelVersion.Kind.CLASSIFIER, status=ModelVersion.Status.ACTIVE).first()
     params: dict[str, Any] = {"reason": reason}
     if active is not None:
         params.update({key: active.params[key] for key in ("demo", "limit") if active.params.get(key)})
-    return job_create(kind=Job.Kind.TRAIN_CLASSIFIER, params=params, user=user)
+    return followup_schedule(kind=Job.Kind.TRAIN_CLASSIFIER, params=params, reason=reason, user=user)
 
 
 def train_classifier_start(*, force: bool = False, user: Any = None, **params: Any) -> Job:

@@ -49,6 +49,18 @@ def followup_note(*, label: str, detail: str = "", job_id: int | None = None, du
     followups_collected().append(Followup(label=label, job_id=job_id, due=due, detail=detail))
 
 
+def products_changed_in_request(count: int) -> int:
+    """Products changed so far by the current admin request, this change included (just `count` outside one).
+
+    Receivers use it to choose: a handful are updated in place, more (a bulk accept split into several
+    saves) queue one rebuild instead, so a bulk decision never costs one update per product.
+    """
+    if getattr(_collected, "changed", None) is None:
+        return count
+    _collected.changed += count
+    return int(_collected.changed)
+
+
 def quiet_seconds() -> int:
     return int(settings.REBUILD_QUIET_SECONDS)
 
@@ -68,7 +80,8 @@ def followup_schedule(
     with transaction.atomic():
         waiting = (
             Job.objects.select_for_update()
-            .filter(kind=kind, status=Job.Status.QUEUED, cancel_requested=False)
+            # Only debounced ones: a training staff started by hand is never postponed by an edit.
+            .filter(kind=kind, status=Job.Status.QUEUED, cancel_requested=False, run_after__isnull=False)
             .order_by("pk")
             .first()
         )
@@ -106,12 +119,12 @@ class FollowupMessagesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        _collected.items = []
+        _collected.items, _collected.changed = [], 0
         try:
             response = self.get_response(request)
             items = list(followups_collected())
         finally:
-            _collected.items = []
+            _collected.items, _collected.changed = [], None
         if items and request.path.startswith("/admin/") and hasattr(request, "_messages"):
             seen: set[tuple[str, int | None]] = set()
             for item in items:

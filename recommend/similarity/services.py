@@ -125,3 +125,26 @@ def product_embed_and_link(*, product_id: int) -> int:
         ]
         SimilarItem.objects.bulk_create(rows)
     return len(results)
+
+
+def products_refresh_similar(*, product_ids: list[int]) -> dict[str, int]:
+    """A few products changed (moved, merged, re-worded): update them in place, no rebuild.
+
+    Products still listed get a fresh vector, content and hybrid lists and search row; a merged or
+    hidden one leaves every list of the active version (as neighbour too), so it is not shown again.
+    """
+    version_id = active_version_id(ModelVersion.Kind.SIMILAR)
+    if version_id is None:
+        return {"linked": 0, "removed": 0}
+    listed = set(
+        Product.objects.filter(pk__in=product_ids, is_active=True, merged_into__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    gone = [pk for pk in product_ids if pk not in listed]
+    removed = 0
+    if gone:
+        rows = SimilarItem.objects.filter(model_version_id=version_id)
+        removed, _ = (rows.filter(product_id__in=gone) | rows.filter(neighbor_id__in=gone)).delete()
+    linked = sum(product_embed_and_link(product_id=pk) for pk in sorted(listed))
+    return {"linked": linked, "removed": removed}

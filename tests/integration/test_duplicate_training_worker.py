@@ -68,11 +68,15 @@ def test_admin_decisions_train_a_new_version_in_the_worker(client, shared_artifa
 
 
 def test_labelled_file_trains_in_the_worker_and_score_pairs_uses_it(shared_artifacts, tmp_path) -> None:
+    # A house rule the out-of-the-box scorer cannot know (it says a size variant is another product): this shop
+    # lists every storage size of a model as one product. Only a version trained on the file beats the default.
     rows = []
-    for g in range(25):
+    for g in range(40):
         left = {"title": f"Brand{g % 5} Phone X{g}00 64GB", "brand": f"Brand{g % 5}"}
-        rows.append({"left": left, "right": {"title": f"brand{g % 5} x-{g}00 phone 64 gb"}, "label": 1})
-        rows.append({"left": left, "right": {"title": f"Brand{g % 5} Phone X{g + 1}50 128GB"}, "label": 0})
+        size_variant = {"title": f"Brand{g % 5} Phone X{g}00 128GB", "brand": f"Brand{g % 5}"}
+        other_model = {"title": f"Brand{g % 5} Phone X{g + 1}50 64GB", "brand": f"Brand{g % 5}"}
+        rows.append({"left": left, "right": size_variant, "label": 1})
+        rows.append({"left": left, "right": other_model, "label": 0})
     labels = tmp_path / "labels.jsonl"
     labels.write_text("\n".join(json.dumps(r) for r in rows))
 

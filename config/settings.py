@@ -228,8 +228,6 @@ CLASSIFIER_MAX_DEPTH = int(os.environ.get("CLASSIFIER_MAX_DEPTH", 3))  # label =
 CLASSIFIER_TOP_K = int(os.environ.get("CLASSIFIER_TOP_K", 3))  # suggestions stored per product
 # The review queue hides suggestions below this confidence (no Accept button for a 3 % guess).
 REVIEW_SUGGESTION_FLOOR = float(os.environ.get("REVIEW_SUGGESTION_FLOOR", 0.10))
-# The review queue hides suggestions below this confidence (no Accept button for a 3 % guess).
-REVIEW_SUGGESTION_FLOOR = float(os.environ.get("REVIEW_SUGGESTION_FLOOR", 0.10))
 
 # Similar items (issue 4). Weights and behaviour parameters come from benchmarks/similarity.py.
 SIMILAR_TOP_K = int(os.environ.get("SIMILAR_TOP_K", 10))

@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from common import ROOT, setup_django, write_results
@@ -89,6 +91,38 @@ def run_wrk(script: str, seconds: int, connections: int, port: int) -> dict[str,
     return parse_wrk(result.stdout)
 
 
+@contextmanager
+def gunicorn_site(workdir: Path, *, workers: int, port: int, extra_env: dict[str, str] | None = None) -> Iterator[None]:
+    """Serve `workdir`'s SQLite site with gunicorn on 127.0.0.1:`port` until the block ends (ready when it starts)."""
+    env = {
+        **os.environ,
+        "SQLITE_PATH": str(workdir / "site.sqlite3"),
+        "VAR_DIR": str(workdir / "var"),
+        "SECRET_KEY": "load-test-only",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "LOG_LEVEL": "WARNING",
+        **(extra_env or {}),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/categories/?depth=1", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=20)
@@ -105,33 +139,13 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install -y wrk")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="api-load-"))
     ids = prepare_site(workdir, args.limit)
-    env = {
-        **os.environ,
-        "SQLITE_PATH": str(workdir / "site.sqlite3"),
-        "VAR_DIR": str(workdir / "var"),
-        "SECRET_KEY": "load-test-only",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-    }
+    extra_env: dict[str, str] = {}
     if args.redis:
         import redis
 
         redis.Redis.from_url(args.redis).flushdb()
-        env.update(REDIS_URL=args.redis, CELERY_BROKER_URL=args.redis)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(args.workers), "-b", f"127.0.0.1:{args.port}",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/api/v1/categories/?depth=1", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+        extra_env.update(REDIS_URL=args.redis, CELERY_BROKER_URL=args.redis)
+    with gunicorn_site(workdir, workers=args.workers, port=args.port, extra_env=extra_env):
         sample = random.Random(0).sample(ids, min(len(ids), 5000))
         results: dict[str, float] = {
             "api.products": float(len(ids)),
@@ -145,9 +159,6 @@ def main() -> None:
         queries = ["iphone+case", "running+shoes", "cotton+kurta", "wall+clock", "baby+girl+dress", "sofa+cover"]
         for key, value in run_wrk(SEARCH_LUA % ",".join(f'"{q}"' for q in queries), args.seconds, 4, args.port).items():
             results[f"api.search.{key}"] = value
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     title = (
         f"API load: gunicorn {args.workers} workers, wrk {args.connections} connections x {args.seconds}s, "
         f"{len(ids)} products, cache {'Redis' if args.redis else 'per-process memory'}"

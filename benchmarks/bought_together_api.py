@@ -13,16 +13,14 @@ import argparse
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from api_load import run_wrk
-from common import ROOT, setup_django, write_results
+from api_load import gunicorn_site, run_wrk
+from common import setup_django, write_results
 
 GET_LUA = """
 local ids = {%s}
@@ -61,37 +59,11 @@ def prepare_site(workdir: Path) -> tuple[list[int], float]:
     return list(Product.objects.values_list("pk", flat=True)), build_seconds
 
 
-def serve(workdir: Path, workers: int, port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "SQLITE_PATH": str(workdir / "site.sqlite3"),
-        "VAR_DIR": str(workdir / "var"),
-        "SECRET_KEY": "load-test-only",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/categories/?depth=1", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.3)
-    return server
-
-
 def measure_api(seconds: int = 15, workers: int = 2, connections: int = 4, port: int = 8775) -> dict[str, Any]:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     workdir = Path(tempfile.mkdtemp(prefix="bt-api-"))
     ids, build_seconds = prepare_site(workdir)
-    server = serve(workdir, workers, port)
     results: dict[str, Any] = {
         "api.build_from_database_s": round(build_seconds, 1),
         "api.gunicorn_workers": workers,
@@ -100,12 +72,11 @@ def measure_api(seconds: int = 15, workers: int = 2, connections: int = 4, port:
     }
     sample = ",".join(map(str, random.Random(0).sample(ids, len(ids))))
     try:
-        for name, script in (("product", GET_LUA % sample), ("basket", POST_LUA % sample)):
-            for key, value in run_wrk(script, seconds, connections, port).items():
-                results[f"api.{name}.{key}"] = value
+        with gunicorn_site(workdir, workers=workers, port=port):
+            for name, script in (("product", GET_LUA % sample), ("basket", POST_LUA % sample)):
+                for key, value in run_wrk(script, seconds, connections, port).items():
+                    results[f"api.{name}.{key}"] = value
     finally:
-        server.terminate()
-        server.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
     return results
 

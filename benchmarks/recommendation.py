@@ -18,17 +18,15 @@ import gzip
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import torch
-from api_load import parse_wrk
+from api_load import gunicorn_site, run_wrk
 from common import ROOT, setup_django, write_results
 
 sys.path.insert(0, str(ROOT))
@@ -223,40 +221,10 @@ def load_test(*, workdir: Path, seconds: int, workers: int = 3, connections: int
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     visitors, token = prepare_site(workdir)
-    env = {
-        **os.environ,
-        "SQLITE_PATH": str(workdir / "site.sqlite3"),
-        "VAR_DIR": str(workdir / "var"),
-        "SECRET_KEY": "load-test-only",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "LOG_LEVEL": "WARNING",
-    }
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
-    server = subprocess.Popen([*command, "--log-level", "warning"], cwd=ROOT, env=env)
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/categories/?depth=1", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with gunicorn_site(workdir, workers=workers, port=port):
         sample = random.Random(SEED).sample(visitors, min(len(visitors), 2000))
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
-            handle.write(LUA % (",".join(f'"{visitor}"' for visitor in sample), token))
-        url = f"http://127.0.0.1:{port}"
-        # Warm-up: every worker loads the model and fills its caches before the measured run.
-        subprocess.run(["wrk", "-t1", f"-c{connections}", "-d5s", "-s", handle.name, url], capture_output=True)
-        measured = subprocess.run(
-            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name, url],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        print(measured.stdout)
-        stats = parse_wrk(measured.stdout)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        # run_wrk warms every worker up (model load, caches) before the measured run.
+        stats = run_wrk(LUA % (",".join(f'"{visitor}"' for visitor in sample), token), seconds, connections, port)
     values = {f"api.recommendations.{key}": value for key, value in stats.items()}
     values.update({"api.recommendations.gunicorn_workers": workers, "api.recommendations.connections": connections})
     return values

@@ -3,10 +3,10 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from recommend.bought_together.services import NoBasketsError, bought_together_build
 from recommend.core.jobs import job_create
+from recommend.core.progress import progress_bar
 from recommend.models import Job
 
 
@@ -21,13 +21,7 @@ class Command(BaseCommand):
             job = job_create(kind=Job.Kind.BUILD_BOUGHT_TOGETHER, params={"reason": "manage.py"})
             self.stdout.write(f"Queued {job} on the training queue.")
             return
-        with tqdm(total=100, unit="%", desc="bought together") as bar:
-
-            def progress(fraction: float, message: str = "") -> None:
-                bar.n = round(fraction * 100)
-                bar.set_postfix_str(message[:70])
-                bar.refresh()
-
+        with progress_bar("bought together") as progress:
             try:
                 version = bought_together_build(progress=progress)
             except NoBasketsError as error:

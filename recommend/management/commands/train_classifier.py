@@ -3,10 +3,10 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from recommend.classification.training import NotEnoughTrainingData, classifier_train
 from recommend.core.jobs import job_create
+from recommend.core.progress import progress_bar
 from recommend.models import Job
 
 
@@ -26,13 +26,7 @@ class Command(BaseCommand):
             job = job_create(kind=Job.Kind.TRAIN_CLASSIFIER, params=params)
             self.stdout.write(f"Queued {job} on the training queue.")
             return
-        with tqdm(total=100, unit="%", desc="train classifier") as bar:
-
-            def progress(fraction: float, message: str) -> None:
-                bar.n = round(fraction * 100)
-                bar.set_postfix_str(message[:70])
-                bar.refresh()
-
+        with progress_bar("train classifier") as progress:
             try:
                 result = classifier_train(progress=progress, **params)
             except NotEnoughTrainingData as error:

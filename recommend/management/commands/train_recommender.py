@@ -3,9 +3,9 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from recommend.core.jobs import job_create
+from recommend.core.progress import progress_bar
 from recommend.models import Job, ModelVersion
 from recommend.sequential.services import TrainingOptions, recommender_train
 
@@ -25,13 +25,7 @@ class Command(BaseCommand):
             job = job_create(kind=Job.Kind.TRAIN_RECOMMENDER, params=params)
             self.stdout.write(f"Queued {job} on the training queue.")
             return
-        with tqdm(total=100, unit="%", desc="train recommender") as bar:
-
-            def progress(fraction: float, message: str) -> None:
-                bar.n = round(fraction * 100)
-                bar.set_postfix_str(message[:70])
-                bar.refresh()
-
+        with progress_bar("train recommender") as progress:
             try:
                 version = recommender_train(options=TrainingOptions(**params), progress=progress)
             except ValueError as error:

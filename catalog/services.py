@@ -14,7 +14,12 @@ from catalog.importers.presets import PRESETS, ImportStep
 from catalog.models import Brand, Interaction, Product
 from catalog.signals import interactions_imported, products_changed
 from taxonomy.models import Category, CategoryEdit
-from taxonomy.services import category_edit_mark_undone, category_edit_record, tree_node_move
+from taxonomy.services import (
+    category_edit_lock_for_undo,
+    category_edit_mark_undone,
+    category_edit_record,
+    tree_node_move,
+)
 from taxonomy.signals import taxonomy_changed
 
 
@@ -218,11 +223,7 @@ def categories_merge(*, sources: Sequence[Category], target: Category, user: Any
 @transaction.atomic
 def category_merge_undo(*, edit: CategoryEdit) -> CategoryEdit:
     """Undo a merge: the subcategories and products go back and the category is shown again."""
-    edit = CategoryEdit.objects.select_for_update().get(pk=edit.pk)
-    if edit.undone_at is not None:
-        raise ValueError("This change was already undone.")
-    if edit.category is None:
-        raise ValueError("The merged category no longer exists.")
+    edit = category_edit_lock_for_undo(edit=edit, missing="The merged category no longer exists.")
     source = edit.category
     for child in Category.objects.filter(pk__in=edit.previous["children"]).order_by("tree_id", "lft"):
         tree_node_move(node=child, target=source, position="last-child")

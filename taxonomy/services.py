@@ -210,14 +210,20 @@ def category_edit_record(
     )
 
 
-@transaction.atomic
-def category_edit_undo(*, edit: CategoryEdit) -> CategoryEdit:
-    """Put a moved or renamed category back as it was (merges are undone by catalog.services)."""
+def category_edit_lock_for_undo(*, edit: CategoryEdit, missing: str = "The category no longer exists.") -> CategoryEdit:
+    """The edit row locked for an undo (inside the caller's transaction); ValueError if it cannot be undone."""
     edit = CategoryEdit.objects.select_for_update().get(pk=edit.pk)
     if edit.undone_at is not None:
         raise ValueError("This change was already undone.")
     if edit.category is None:
-        raise ValueError("The category no longer exists.")
+        raise ValueError(missing)
+    return edit
+
+
+@transaction.atomic
+def category_edit_undo(*, edit: CategoryEdit) -> CategoryEdit:
+    """Put a moved or renamed category back as it was (merges are undone by catalog.services)."""
+    edit = category_edit_lock_for_undo(edit=edit)
     category = edit.category
     if edit.kind == CategoryEdit.Kind.MOVE:
         _move_back(category, edit.previous)

@@ -10,17 +10,38 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from recommend.core.jobs import embedded_runner_ensure, job_cancel, job_create, job_enqueue_failed, job_retry
+from recommend.core.jobs import (
+    embedded_runner_ensure,
+    job_cancel,
+    job_create,
+    job_enqueue_failed,
+    job_kind_label,
+    job_retry,
+)
 from recommend.forms import ImportJobForm
 from recommend.models import Job
 
 ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
 
 
+class JobKindFilter(admin.SimpleListFilter):
+    """Filter by kind, named by each handler's registered label (the column has no `choices` to name them)."""
+
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        kinds = Job.objects.order_by("kind").values_list("kind", flat=True).distinct()
+        return [(kind, job_kind_label(kind)) for kind in kinds]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Job]) -> QuerySet[Job]:
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind", "status", "progress_bar", "message", "attempts", "created_at", "duration"]
-    list_filter = ["status", "kind"]
+    list_display = ["id", "kind_label", "status", "progress_bar", "message", "attempts", "created_at", "duration"]
+    list_filter = ["status", JobKindFilter]
     readonly_fields = [f.name for f in Job._meta.fields] + ["progress_bar", "duration"]
     actions = ["retry", "cancel"]
     change_list_template = "admin/recommend/job/change_list.html"
@@ -32,6 +53,10 @@ class JobAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Job pages are read-only; "change" is the permission to retry and cancel (the actions and button).
         return obj is None and super().has_change_permission(request)
+
+    @admin.display(description="Kind", ordering="kind")
+    def kind_label(self, job: Job) -> str:
+        return job_kind_label(job.kind)
 
     @admin.display(description="Progress")
     def progress_bar(self, job: Job) -> str:

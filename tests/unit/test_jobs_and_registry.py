@@ -172,3 +172,20 @@ def test_the_cancel_api_cancels_and_refuses_a_finished_job(staff_api_client, tes
 
     assert response.status_code == 202 and response.json()["status"] == "cancelled"
     assert refused.status_code == 409 and "Only queued or running" in refused.json()["detail"]
+
+
+def test_the_job_list_shows_each_kind_by_its_registered_label(admin_client):
+    job_create(kind=Job.Kind.REBUILD_TREE, enqueue=False)
+
+    page = admin_client.get(reverse("admin:recommend_job_changelist")).content.decode()
+
+    assert "Rebuild category tree" in page and ">rebuild_tree<" not in page
+
+
+def test_the_job_list_filters_by_kind(admin_client):
+    job_create(kind=Job.Kind.REBUILD_TREE, enqueue=False)
+    job_create(kind=Job.Kind.IMPORT, params={"preset": "groceries"}, enqueue=False)
+
+    response = admin_client.get(reverse("admin:recommend_job_changelist"), {"kind": Job.Kind.REBUILD_TREE})
+
+    assert [job.kind for job in response.context["cl"].result_list] == [Job.Kind.REBUILD_TREE]

@@ -41,7 +41,6 @@ import random
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -51,17 +50,20 @@ sys.path.insert(0, str(ROOT))
 
 from common import RESULTS, write_results  # noqa: E402
 from similarity_ann import bench_ann  # noqa: E402
+from similarity_duplicates import bench_duplicates  # noqa: E402
 
 from catalog.flipkart import flipkart_category_parts  # noqa: E402
 from recommend.ml.ann_index import VectorIndex  # noqa: E402
-from recommend.ml.cooccurrence import build_cooccurrence, merge_neighbors  # noqa: E402
-from recommend.ml.duplicates import (  # noqa: E402
-    DuplicateScorer,
-    best_f1_threshold,
-    build_labelled_pairs_from_flipkart,
-    split_by_group,
+from recommend.ml.cooccurrence import (  # noqa: E402
+    build_cooccurrence,
+    merge_neighbors,
+    pair_support,
+    thinly_supported,
 )
+from recommend.ml.grouped_search import fill_from, grouped_top_k  # noqa: E402
 from recommend.ml.text_encoder import get_text_encoder  # noqa: E402
+
+MIN_VISITORS = 2  # the shipped default of SIMILAR_BEHAVIOR_MIN_VISITORS
 
 CACHE = Path(os.environ.get("SIMILARITY_CACHE", "/tmp/similarity_cache"))
 # Keys each section owns; a run replaces only the keys of the sections it ran, so
@@ -142,7 +144,19 @@ def bench_flipkart(rows: list[dict], limit: int | None) -> dict[str, float]:
 
     vecs = all_vecs[keep]
     ids, _ = VectorIndex("exact").build(vecs).search(vecs, k + 1)
-    content = precision(drop_self(ids))
+    content_ids = drop_self(ids)
+    content = precision(content_ids)
+    # The shipped rule (recommend.similarity.build.content_lists): the product's own leaf category first.
+    leaves = np.unique(
+        [" >> ".join(flipkart_path(rows[i]["product_category_tree"])) for i in keep], return_inverse=True
+    )[1]
+    within, _ = grouped_top_k(vecs, leaves.astype(np.int64), k)
+    shipped = np.array(
+        [
+            [pk for pk, _ in fill_from([(int(j), 0.0) for j in within[q] if j >= 0], [(int(j), 0.0) for j in row], k)]
+            for q, row in enumerate(content_ids)
+        ]
+    )
 
     tfidf = TfidfVectorizer(sublinear_tf=True).fit_transform(texts)  # rows are L2-normalised
     tf_ids = np.empty((len(texts), k + 1), dtype=np.int64)
@@ -153,6 +167,9 @@ def bench_flipkart(rows: list[dict], limit: int | None) -> dict[str, float]:
         tf_ids[start : start + 2000] = np.take_along_axis(top, order, 1)
     tfidf_p = precision(drop_self(tf_ids))
     return {
+        "flipkart.content.same_leaf_share_at_10": float((leaves[shipped] == leaves[:, None]).mean()),
+        "flipkart.content.global.same_leaf_share_at_10": float((leaves[content_ids] == leaves[:, None]).mean()),
+        "flipkart.content.same_leaf_rule.category_precision_at_10": precision(shipped),
         "flipkart.content.category_precision_at_10": content,
         "flipkart.tfidf.category_precision_at_10": tfidf_p,
         "flipkart.n_products": float(len(keep)),
@@ -195,6 +212,7 @@ def bench_beauty(data: Path, quick: bool) -> tuple[dict[str, float], str]:
         targets = [s[-cut] for s in sequences]
         content = content_lists(queries)
         behav = {q: model.neighbors(q, depth) for q in set(queries)}
+        support = pair_support([s[:-cut] for s in sequences], co_kwargs.get("window", 3))
         hits = defaultdict(float)
         for q, t in zip(queries, targets, strict=True):
             hits["content"] += t in {i for i, _ in content[q][:10]}
@@ -204,6 +222,18 @@ def bench_beauty(data: Path, quick: bool) -> tuple[dict[str, float], str]:
                     content[q], behav[q], content_weight=w, behavior_weight=1 - w, k=10, normalization=norm, exclude=q
                 )
                 hits[f"hybrid:{w}:{norm}"] += t in {n.item for n in merged}
+                weak = thinly_supported(q, behav[q], support, MIN_VISITORS)
+                merged = merge_neighbors(
+                    content[q],
+                    behav[q],
+                    content_weight=w,
+                    behavior_weight=1 - w,
+                    k=10,
+                    normalization=norm,
+                    exclude=q,
+                    weak=weak,
+                )
+                hits[f"supported:{w}:{norm}"] += t in {n.item for n in merged}
         return {key: v / len(sequences) for key, v in hits.items()}
 
     # 1) co-occurrence settings on validation (behaviour only, no weights).
@@ -232,6 +262,8 @@ def bench_beauty(data: Path, quick: bool) -> tuple[dict[str, float], str]:
         "beauty.behavior.hit_at_10": test["behavior"],
         "beauty.content.hit_at_10": test["content"],
         "beauty.hybrid.hit_at_10": test[f"hybrid:{best_w[0]}:{best_w[1]}"],
+        # The shipped rule (SIMILAR_BEHAVIOR_MIN_VISITORS): thin behaviour never outranks content.
+        "beauty.hybrid.min_visitors_rule.hit_at_10": test[f"supported:{best_w[0]}:{best_w[1]}"],
         "beauty.hybrid.content_weight": best_w[0],
         "beauty.behavior.window": float(best_co["window"]),
         "beauty.behavior.alpha": best_co["alpha"],
@@ -240,59 +272,6 @@ def bench_beauty(data: Path, quick: bool) -> tuple[dict[str, float], str]:
         "beauty.val.hybrid.hit_at_10": val[f"hybrid:{best_w[0]}:{best_w[1]}"],
         "beauty.n_users": float(len(sequences)),
     }, best_w[1]
-
-
-def bench_duplicates(rows: list[dict], out_dir: Path | None) -> dict[str, float]:
-    from sklearn.metrics import roc_auc_score
-
-    pairs = build_labelled_pairs_from_flipkart(rows, seed=0)
-    train, val, test = split_by_group(pairs, seed=0)
-    all_pairs = [(p.a, p.b) for p in pairs]
-    titles = sorted({x.get("title") or "" for pair in all_pairs for x in pair})
-    tvecs = encode_cached(titles, "dup-titles")
-    pos = {t: i for i, t in enumerate(titles)}
-
-    def cos(part: list) -> np.ndarray:
-        a = tvecs[[pos[p.a["title"] or ""] for p in part]]
-        b = tvecs[[pos[p.b["title"] or ""] for p in part]]
-        return np.einsum("ij,ij->i", a, b)
-
-    scorer = DuplicateScorer()
-    xs = [scorer.matrix([(p.a, p.b) for p in part], cos(part)) for part in (train, val, test)]
-    ys = [np.array([p.label for p in part]) for part in (train, val, test)]
-    scorer.fit(xs[0], ys[0], xs[1], ys[1])
-    st = scorer.predict(xs[2])
-    pred = st >= scorer.threshold
-    tp = float((pred & (ys[2] == 1)).sum())
-    precision, recall = tp / max(pred.sum(), 1), tp / max((ys[2] == 1).sum(), 1)
-    # Baseline: the embedding cosine alone, its threshold also picked on val.
-    cos_val, cos_test = cos(val), cos(test)
-    ct, _ = best_f1_threshold(ys[1], cos_val)
-    cpred = cos_test >= ct
-    ctp = float((cpred & (ys[2] == 1)).sum())
-    c_p, c_r = ctp / max(cpred.sum(), 1), ctp / max((ys[2] == 1).sum(), 1)
-    scorer.meta.update(
-        {
-            "trained_on": "flipkart_20k_joined.csv proxy pairs (see recommend/ml/duplicates.py)",
-            "n_train": len(train),
-            "n_val": len(val),
-            "n_test": len(test),
-            "test_f1": 2 * precision * recall / max(precision + recall, 1e-12),
-            "date": datetime.now(UTC).date().isoformat(),
-        }
-    )
-    if out_dir is not None:
-        scorer.save(out_dir / "duplicate_scorer.json")
-    return {
-        "flipkart.duplicates.threshold": scorer.threshold,
-        "flipkart.duplicates.precision_test": precision,
-        "flipkart.duplicates.recall_test": recall,
-        "flipkart.duplicates.f1_test": scorer.meta["test_f1"],
-        "flipkart.duplicates.auc_test": float(roc_auc_score(ys[2], st)),
-        "flipkart.duplicates.cosine_only_f1_test": 2 * c_p * c_r / max(c_p + c_r, 1e-12),
-        "flipkart.duplicates.n_pairs": float(len(pairs)),
-        "flipkart.duplicates.positive_share": float(np.mean([p.label for p in pairs])),
-    }
 
 
 def cpu_name() -> str:
@@ -309,7 +288,10 @@ HEADLINES = [
     # (label, key, compared against, target)
     ("Flipkart category P@10, content (MiniLM)", "flipkart.content.category_precision_at_10", "> TF-IDF"),
     ("Flipkart category P@10, TF-IDF", "flipkart.tfidf.category_precision_at_10", "baseline"),
+    ("Flipkart same-leaf share of top-10, shipped rule", "flipkart.content.same_leaf_share_at_10", ">= 0.9"),
+    ("Flipkart same-leaf share of top-10, global index", "flipkart.content.global.same_leaf_share_at_10", "baseline"),
     ("Beauty LOO hit@10, hybrid", "beauty.hybrid.hit_at_10", "> content, > behaviour"),
+    ("Beauty LOO hit@10, hybrid + min-visitors rule", "beauty.hybrid.min_visitors_rule.hit_at_10", "no drop"),
     ("Beauty LOO hit@10, behaviour", "beauty.behavior.hit_at_10", ""),
     ("Beauty LOO hit@10, content", "beauty.content.hit_at_10", ""),
     ("Duplicates F1 (test), scorer", "flipkart.duplicates.f1_test", "> cosine only"),
@@ -373,7 +355,7 @@ def main() -> None:
         notes["meta.beauty_hybrid_normalization"] = norm  # tuned on validation
         log(f"beauty: {beauty}")
     if "duplicates" in ran:
-        dup = bench_duplicates(rows, None if args.quick else out_dir)
+        dup = bench_duplicates(rows, None if args.quick else out_dir, encode_cached)
         results.update(dup)
         log(f"duplicates: {dup}")
     if "ann" in ran:

@@ -237,6 +237,8 @@ SIMILAR_HYBRID_WEIGHTS = {
 }
 SIMILAR_HYBRID_NORMALIZATION = "rank"  # scores of the two lists are fused by reciprocal rank
 SIMILAR_BEHAVIOR_PARAMS = {"window": 10, "alpha": 0.9, "backward_weight": 0.5}
+# A behaviour neighbour seen by fewer visitors than this never outranks a content one in the hybrid list.
+SIMILAR_BEHAVIOR_MIN_VISITORS = int(os.environ.get("SIMILAR_BEHAVIOR_MIN_VISITORS", 2))
 SIMILAR_EXACT_MAX_SIZE = int(os.environ.get("SIMILAR_EXACT_MAX_SIZE", 50_000))  # larger catalogs use HNSW
 SIMILAR_CACHE_SECONDS = int(os.environ.get("SIMILAR_CACHE_SECONDS", 600))
 DUPLICATE_SCORER_PATH = os.environ.get("DUPLICATE_SCORER_PATH", "")  # JSON written by benchmarks/similarity.py

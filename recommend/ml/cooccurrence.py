@@ -20,7 +20,8 @@ tags each item with the signal(s) it came from. All functions are pure (no Djang
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections import Counter
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -187,6 +188,7 @@ def merge_neighbors(
     k: int = 10,
     normalization: Literal["max", "minmax", "rank", "none"] = "max",
     exclude: Hashable | None = None,
+    weak: Collection[Hashable] = (),
 ) -> list[Neighbor]:
     """Fuse content and behaviour neighbour lists into one ranked list of ``Neighbor``.
 
@@ -195,7 +197,9 @@ def merge_neighbors(
     ``score = content_weight * c + behavior_weight * b`` with 0 for a missing side.
     Items found by both lists are labelled ``"both"``. When one list is empty (cold
     item without behaviour) the other list decides alone, so the merge degrades to
-    plain content similarity. ``exclude`` drops e.g. the query item itself.
+    plain content similarity. ``exclude`` drops e.g. the query item itself. Items in ``weak``
+    (behaviour seen by too few visitors, see ``pair_support``) never outrank an item with content
+    evidence or well-supported behaviour when behaviour is their only signal.
     """
     c = _rescale({i: s for i, s in content if i != exclude}, normalization)
     b = _rescale({i: s for i, s in behavior if i != exclude}, normalization)
@@ -205,5 +209,34 @@ def merge_neighbors(
         cs, bs = c.get(item, 0.0), b.get(item, 0.0)
         signal: Signal = "both" if in_c and in_b else ("content" if in_c else "behavior")
         merged.append(Neighbor(item, content_weight * cs + behavior_weight * bs, signal, cs, bs))
-    merged.sort(key=lambda n: (-n.score, str(n.item)))
+    weak_set = set(weak)
+    merged.sort(key=lambda n: (n.signal == "behavior" and n.item in weak_set, -n.score, str(n.item)))
     return merged[:k]
+
+
+def pair_support(sequences: Sequence[Sequence[Hashable]], window: int) -> Counter[tuple[Hashable, Hashable]]:
+    """How many sequences (visitors) hold each unordered pair within ``window`` positions of each other.
+
+    Weights in the co-occurrence model grow with repeats, so one visitor paging between two items looks
+    like strong evidence; this count is the number of distinct people behind a pair. Keys are sorted pairs.
+    """
+    support: Counter[tuple[Hashable, Hashable]] = Counter()
+    for sequence in sequences:
+        pairs = set()
+        for i, left in enumerate(sequence):
+            for right in sequence[i + 1 : i + 1 + window]:
+                if left != right:
+                    pairs.add((left, right) if str(left) <= str(right) else (right, left))
+        support.update(pairs)
+    return support
+
+
+def thinly_supported(
+    item: Hashable, neighbours: Sequence[tuple[Hashable, float]], support: Counter, min_visitors: int
+) -> set[Hashable]:
+    """The neighbours of ``item`` whose pair was seen by fewer than ``min_visitors`` visitors."""
+    return {
+        other
+        for other, _ in neighbours
+        if support[(item, other) if str(item) <= str(other) else (other, item)] < min_visitors
+    }

@@ -14,6 +14,7 @@ from recommend.core.documents import ProductDocument
 from recommend.core.progress import ProgressCallback
 from recommend.core.selectors import visitor_sequences
 from recommend.core.vectors import product_vectors, product_vectors_prune
+from recommend.ml.grouped_search import fill_from, grouped_top_k
 from recommend.models import ModelVersion, SimilarItem
 from recommend.similarity.artifact import SimilarityArtifact
 
@@ -35,7 +36,37 @@ def exact_duplicate_keys(documents: Sequence[ProductDocument]) -> dict[int, str]
 def content_lists(
     artifact: SimilarityArtifact, vectors: np.ndarray, documents: Sequence[ProductDocument], k: int
 ) -> Neighbours:
+    """Nearest products of the same category first (substitutes, not accessories), then the nearest of all."""
     keys = exact_duplicate_keys(documents)
+    within = same_category_lists(vectors, documents, keys, k)
+    anywhere = global_content_lists(artifact, vectors, documents, keys, k)
+    return {pk: fill_from(within.get(pk, []), neighbours, k) for pk, neighbours in anywhere.items()}
+
+
+def same_category_lists(
+    vectors: np.ndarray, documents: Sequence[ProductDocument], keys: dict[int, str], k: int
+) -> Neighbours:
+    groups = np.array([d.category_id if d.category_id is not None else -1 for d in documents], dtype=np.int64)
+    ids, scores = grouped_top_k(vectors, groups, k + 6)
+    result: Neighbours = {}
+    for row, document in enumerate(documents):
+        own = keys[document.product_id]
+        neighbours = [
+            (documents[int(other)].product_id, float(score))
+            for other, score in zip(ids[row], scores[row], strict=True)
+            if other >= 0 and keys[documents[int(other)].product_id] != own
+        ]
+        result[document.product_id] = neighbours[:k]
+    return result
+
+
+def global_content_lists(
+    artifact: SimilarityArtifact,
+    vectors: np.ndarray,
+    documents: Sequence[ProductDocument],
+    keys: dict[int, str],
+    k: int,
+) -> Neighbours:
     copies = Counter(keys.values())
     result: Neighbours = {}
 
@@ -67,21 +98,30 @@ def content_lists(
     return result
 
 
-def behaviour_lists(product_ids: set[int], k: int) -> Neighbours:
-    from recommend.ml.cooccurrence import build_cooccurrence
+def behaviour_lists(product_ids: set[int], k: int) -> tuple[Neighbours, dict[int, set[int]]]:
+    """Co-occurrence neighbours, and per product the neighbours seen by too few visitors to outrank content."""
+    from recommend.ml.cooccurrence import build_cooccurrence, pair_support, thinly_supported
 
     sequences = [[pk for pk in s if pk in product_ids] for s in visitor_sequences().values()]
     sequences = [s for s in sequences if len(s) > 1]
     if not sequences:
-        return {}
-    model = build_cooccurrence(sequences, **settings.SIMILAR_BEHAVIOR_PARAMS)
-    return {int(item): [(int(n), s) for n, s in neighbours] for item, neighbours in model.top_k_all(k).items()}
+        return {}, {}
+    params = settings.SIMILAR_BEHAVIOR_PARAMS
+    model = build_cooccurrence(sequences, **params)
+    lists = {int(item): [(int(n), s) for n, s in neighbours] for item, neighbours in model.top_k_all(k).items()}
+    support = pair_support(sequences, params.get("window", 3))
+    minimum = settings.SIMILAR_BEHAVIOR_MIN_VISITORS
+    weak = {pk: thinly_supported(pk, neighbours, support, minimum) for pk, neighbours in lists.items()}
+    return lists, weak
 
 
-def hybrid_lists(content: Neighbours, behaviour: Neighbours, k: int) -> dict[int, list[tuple[int, float, str]]]:
+def hybrid_lists(
+    content: Neighbours, behaviour: Neighbours, k: int, weak: dict[int, set[int]] | None = None
+) -> dict[int, list[tuple[int, float, str]]]:
     from recommend.ml.cooccurrence import merge_neighbors
 
     weights = settings.SIMILAR_HYBRID_WEIGHTS
+    weak = weak or {}
     result = {}
     for pk in content.keys() | behaviour.keys():
         merged = merge_neighbors(
@@ -92,6 +132,7 @@ def hybrid_lists(content: Neighbours, behaviour: Neighbours, k: int) -> dict[int
             normalization=settings.SIMILAR_HYBRID_NORMALIZATION,
             k=k,
             exclude=pk,
+            weak=weak.get(pk, ()),
         )
         result[pk] = [(int(n.item), float(n.score), n.signal) for n in merged]
     return result

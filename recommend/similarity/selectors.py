@@ -109,7 +109,8 @@ def live_content_neighbours(
         neighbours = neighbours.filter(category_id=product.category_id)
     elif scope == "other":
         neighbours = neighbours.exclude(category_id=product.category_id)
-    ranked = sorted(neighbours, key=lambda p: -candidates[p.pk])[:limit]
+    # Same category first, as the build does (substitutes before accessories).
+    ranked = sorted(neighbours, key=lambda p: (p.category_id != product.category_id, -candidates[p.pk]))[:limit]
     return [product_payload(p, candidates[p.pk], SimilarItem.Signal.CONTENT) for p in ranked]
 
 

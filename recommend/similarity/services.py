@@ -62,8 +62,8 @@ def similarity_build(*, progress: ProgressCallback, activate: bool = True) -> Mo
             content = content_lists(artifact, vectors, documents, k)
             model_version_save_artifact(version=version, local_path=artifact.pack(Path(tmp) / ARTIFACT_NAME))
         progress(0.75, "behavioural co-occurrence")
-        behaviour = behaviour_lists(set(product_ids.tolist()), k)
-        hybrid = hybrid_lists(content, behaviour, k)
+        behaviour, weak = behaviour_lists(set(product_ids.tolist()), k)
+        hybrid = hybrid_lists(content, behaviour, k, weak)
         progress(0.8, "writing neighbour lists")
         with transaction.atomic():
             rows = write_rows(similar_item_rows(version, content, behaviour, hybrid))

@@ -36,7 +36,7 @@ def prepare_site(workdir: Path) -> None:
 
     if active_version_id(ModelVersion.Kind.CLASSIFIER) is None or active_version_id(ModelVersion.Kind.SIMILAR) is None:
         started = time.monotonic()
-        call_command("setup_demo", username=STAFF)
+        call_command("setup_demo", username=STAFF, wait=True)
         print(f"demo site built in {time.monotonic() - started:.0f}s")
 
 

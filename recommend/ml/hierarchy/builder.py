@@ -58,6 +58,14 @@ def brand_keys(titles: Sequence[str], brands: Sequence[str] | None = None) -> li
     return keys
 
 
+def brand_words(keys: Sequence[str], min_products: int = 3) -> frozenset[str]:
+    """Words of brands that sell at least `min_products` products: never node labels."""
+    counts: dict[str, int] = {}
+    for key in keys:
+        counts[key] = counts.get(key, 0) + 1
+    return frozenset(word for key, count in counts.items() if count >= min_products for word in title_tokens(key))
+
+
 def build_hierarchy(
     titles: Sequence[str],
     vectors: np.ndarray,
@@ -82,7 +90,9 @@ def build_hierarchy(
     else:
         raise ValueError(f"method: unknown {config.method!r}, use 'direct' or 'autoencoder'")
     report(0.6, "clustering")
-    _, brand_ids = np.unique(np.array(brand_keys(titles, brands), dtype=object).astype(str), return_inverse=True)
+    keys = brand_keys(titles, brands)
+    _, brand_ids = np.unique(np.array(keys, dtype=object).astype(str), return_inverse=True)
+    stop_terms = brand_words(keys)
     levels = build_tree(
         level_vectors, config.counts, config.tree, brands=brand_ids.astype(np.int64), brand_weight=config.brand_weight
     )
@@ -92,7 +102,14 @@ def build_hierarchy(
     for level, labels in enumerate(levels.labels):
         parent_labels = [node.label for node in nodes[level - 1]] if level else None
         nodes.append(
-            describe_clusters(titles, vectors, labels, parent_labels=parent_labels, parent_of=levels.parents[level])
+            describe_clusters(
+                titles,
+                vectors,
+                labels,
+                parent_labels=parent_labels,
+                parent_of=levels.parents[level],
+                stop_terms=stop_terms,
+            )
         )
         centroids.append(cluster_centroids(vectors, labels))
     report(1.0, "done")

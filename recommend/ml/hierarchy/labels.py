@@ -55,21 +55,26 @@ def describe_clusters(
     parent_of: np.ndarray | None = None,
     terms: int = 3,
     examples: int = 3,
+    stop_terms: frozenset[str] = frozenset(),
 ) -> list[NodeDescription]:
-    """One description per cluster id in `labels` (0..max)."""
+    """One description per cluster id in `labels` (0..max).
+
+    `stop_terms` (lower-case words, e.g. brand names) never label a node: a brand is distinctive for a
+    cluster but says nothing about the kind of product in it. Examples are distinct titles.
+    """
     clusters = int(labels.max()) + 1 if len(labels) else 0
     scores, vocabulary = class_tfidf(titles, labels, clusters)
     descriptions = []
     for cluster in range(clusters):
         members = np.flatnonzero(labels == cluster)
-        avoid = set()
+        avoid = set(stop_terms)
         if parent_labels is not None and parent_of is not None and parent_of[cluster] >= 0:
             avoid = set(parent_labels[parent_of[cluster]].lower().split(" / "))
         best = _top_terms(scores[cluster], vocabulary, terms, avoid)
         centroid = vectors[members].mean(axis=0) if len(members) else np.zeros(vectors.shape[1])
         norm = float(np.linalg.norm(centroid))
         similarity = vectors[members] @ (centroid / max(norm, 1e-9)) if len(members) else np.zeros(0)
-        closest = members[np.argsort(-similarity)[:examples]].tolist() if len(members) else []
+        closest = _distinct_examples(titles, members[np.argsort(-similarity)], examples)
         descriptions.append(
             NodeDescription(
                 label=" / ".join(term.title() for term in best[:2]) or f"Group {cluster + 1}",
@@ -90,7 +95,25 @@ def _top_terms(row: np.ndarray, vocabulary: list[str], count: int, avoid: set[st
         term = vocabulary[index]
         words = set(term.split())
         # Skip a term already said by the parent, or one that only repeats words of a better term.
-        if term in avoid or any(words <= set(other.split()) or set(other.split()) <= words for other in chosen):
+        if (
+            term in avoid
+            or words & avoid
+            or any(words <= set(other.split()) or set(other.split()) <= words for other in chosen)
+        ):
             continue
         chosen.append(term)
+    return chosen
+
+
+def _distinct_examples(titles: Sequence[str], ranked: np.ndarray, count: int) -> list[int]:
+    """The first `count` members in `ranked` order with different titles (copies of one listing say less)."""
+    chosen: list[int] = []
+    seen: set[str] = set()
+    for row in ranked.tolist():
+        key = titles[row].casefold().strip()
+        if key not in seen:
+            seen.add(key)
+            chosen.append(row)
+            if len(chosen) == count:
+                break
     return chosen

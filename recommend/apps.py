@@ -11,6 +11,7 @@ HANDLER_MODULES = [
     "recommend.duplicates.jobs",
     "recommend.bought_together.jobs",
     "recommend.sequential.jobs",
+    "recommend.hierarchy.jobs",
 ]
 # Modules whose @receiver functions connect to catalog/taxonomy signals when imported.
 RECEIVER_MODULES = [

@@ -143,7 +143,9 @@ class _Applier:
                 if key in self.resolved:
                     targets.setdefault(self.resolved[key], []).extend(ids)
                 else:
-                    self.notes.append(f"{len(ids)} products of “{self.nodes[key]['label']}” stayed: its category was dropped.")
+                    self.notes.append(
+                        f"{len(ids)} products of “{self.nodes[key]['label']}” stayed: its category was dropped."
+                    )
         return targets
 
 
@@ -193,7 +195,9 @@ def proposal_apply(*, proposal: TaxonomyProposal, user: Any = None) -> TaxonomyP
     """Apply the accepted changes; ValueError (nothing changed) when the proposal is not ready or has none."""
     proposal = TaxonomyProposal.objects.select_for_update().get(pk=proposal.pk)
     if proposal.status != TaxonomyProposal.Status.READY:
-        raise ValueError(f"Only a proposal ready for review can be applied; this one is {proposal.get_status_display().lower()}.")
+        raise ValueError(
+            f"Only a proposal ready for review can be applied; this one is {proposal.get_status_display().lower()}."
+        )
     if not proposal.changes.filter(decision=ProposalChange.Decision.ACCEPTED).exists():
         raise ValueError("No change is accepted: accept the changes to apply first.")
     before = category_rows()

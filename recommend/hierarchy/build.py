@@ -54,7 +54,9 @@ def scope_products(scope: Category | None) -> ScopeProducts:
         queryset = queryset.filter(category_id__in=subtree)
     rows = list(queryset.order_by("pk").values_list("pk", "title", "brand__name", "category_id"))
     specs: dict[int, dict[str, str]] = defaultdict(dict)
-    values = ProductAttributeValue.objects.filter(product__in=queryset).values_list("product_id", "attribute__name", "value")
+    values = ProductAttributeValue.objects.filter(product__in=queryset).values_list(
+        "product_id", "attribute__name", "value"
+    )
     for product_id, name, value in values.iterator():
         specs[product_id][name] = value
     return ScopeProducts(

@@ -76,7 +76,9 @@ def match_nodes(
     for level in sorted({node["level"] for node in nodes}):
         candidates = []
         for node in (n for n in nodes if n["level"] == level):
-            counts = Counter(live.ancestor_at(product_category.get(pk), base_level + level) for pk in node["product_ids"])
+            counts = Counter(
+                live.ancestor_at(product_category.get(pk), base_level + level) for pk in node["product_ids"]
+            )
             counts.pop(None, None)
             for category_id, overlap in counts.items():
                 if overlap >= MATCH_MIN_SHARE * max(node["size"], 1):
@@ -138,6 +140,25 @@ def node_changes(
     return changes
 
 
+def _leaf_outgoing(
+    nodes: Sequence[dict[str, Any]],
+    matched: dict[str, int],
+    product_category: dict[int, int | None],
+    live: LiveTree,
+    level: int,
+) -> tuple[dict[int | None, dict[str, list[int]]], Counter]:
+    """Per live source category: {leaf node key: products leaving it for that node}, and each source's size."""
+    outgoing: dict[int | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    sizes: Counter = Counter()
+    for node in nodes:
+        for pk in node["product_ids"]:
+            source = live.ancestor_at(product_category.get(pk), level) or product_category.get(pk)
+            sizes[source] += 1
+            if source is None or source != matched.get(node["key"]):
+                outgoing[source][node["key"]].append(pk)
+    return outgoing, sizes
+
+
 def product_changes(
     nodes: Sequence[dict[str, Any]],
     matched: dict[str, int],
@@ -146,46 +167,35 @@ def product_changes(
     leaf_level: int,
     base_level: int,
 ) -> list[Change]:
-    """Merges and splits: where the finest level sends products that are not in their node's category yet."""
+    """Merges and splits: where the finest level sends products that are not in their node's category yet.
+
+    Moves into a new node are carried by its "new" change too (moving a product twice to one place is a no-op),
+    so a split reads whole while dropping it still lets the new category fill.
+    """
     by_key = {node["key"]: node for node in nodes}
-    leaves = [node for node in nodes if node["level"] == leaf_level and node["key"] in matched]
-    level = base_level + leaf_level
-    outgoing: dict[int | None, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    sizes: Counter = Counter()
-    for node in (n for n in nodes if n["level"] == leaf_level):
-        for pk in node["product_ids"]:
-            source = live.ancestor_at(product_category.get(pk), level) or product_category.get(pk)
-            sizes[source] += 1
-            if node in leaves and source != matched[node["key"]]:
-                outgoing[source][node["key"]].append(pk)
+    leaves = [node for node in nodes if node["level"] == leaf_level]
+    outgoing, sizes = _leaf_outgoing(leaves, matched, product_category, live, base_level + leaf_level)
     taken = set(matched.values())
     changes = []
     for source, moves in sorted(outgoing.items(), key=lambda item: (item[0] is None, item[0] or 0)):
-        main_key, main_ids = max(moves.items(), key=lambda item: (len(item[1]), item[0]))
-        parts = [f"{len(ids)} to “{by_key[key]['label']}”" for key, ids in sorted(moves.items())]
-        if source is not None and source not in taken and len(main_ids) >= MERGE_MIN_SHARE * sizes[source]:
-            target = matched[main_key]
-            changes.append(
-                Change(
-                    kind="merge",
-                    node_key=main_key,
-                    target_id=target,
-                    source_id=source,
-                    moves=dict(moves),
-                    summary=f"Merge “{live.name(source)}” into “{live.name(target)}” ({', '.join(parts)})",
-                )
-            )
-            continue
-        what = f"Split “{live.name(source)}”" if source is not None else "Place uncategorised products"
-        changes.append(
-            Change(
-                kind="split",
-                node_key=main_key,
-                target_id=source,
-                moves=dict(moves),
-                summary=f"{what}: {', '.join(parts)}",
-            )
+        parts = ", ".join(
+            f"{len(moves[key])} to {'' if key in matched else 'the new '}“{by_key[key]['label']}”"
+            for key in sorted(moves, key=lambda k: (-len(moves[k]), k))
         )
+        into_live = {key: ids for key, ids in moves.items() if key in matched}
+        main_key = max(into_live, key=lambda k: (len(into_live[k]), k)) if into_live else None
+        mostly_one = main_key is not None and len(into_live[main_key]) >= MERGE_MIN_SHARE * sizes[source]
+        if source is not None and source not in taken and main_key is not None and mostly_one:
+            target = matched[main_key]
+            summary = f"Merge “{live.name(source)}” into “{live.name(target)}” ({parts})"
+            changes.append(Change("merge", main_key, summary, target, source, moves=dict(moves)))
+            continue
+        stays = source in taken and sizes[source] > sum(len(ids) for ids in moves.values())
+        if source is not None and len(moves) + int(stays) < 2:
+            continue  # all of an unmatched category goes to one new node: that node's "new" change says it
+        what = f"Split “{live.name(source)}”" if source is not None else "Place uncategorised products"
+        first = main_key or max(moves, key=lambda k: (len(moves[k]), k))
+        changes.append(Change("split", first, f"{what}: {parts}", source, moves=dict(moves)))
     return changes
 
 
@@ -221,7 +231,7 @@ def coarse_merges(
                         target_id=target,
                         source_id=source,
                         moves={},
-                        summary=f"Merge “{live.name(source)}” into “{live.name(target)}” (its subcategories move along)",
+                        summary=f"Merge “{live.name(source)}” into “{live.name(target)}” (with its subcategories)",
                     )
                 )
     return changes

@@ -112,7 +112,8 @@ def _category_centroids(old_ids: list[int]) -> tuple[list[int], np.ndarray]:
 def _scope_of(category_ids: list[int]) -> Category | None:
     """The top-level category most misfits are nearest to, when it holds most of them; else the whole catalog."""
     roots = Counter(
-        Category.objects.get(pk=pk).get_root().pk for pk in category_ids  # few ids: the misfits' nearest categories
+        Category.objects.get(pk=pk).get_root().pk
+        for pk in category_ids  # few ids: the misfits' nearest categories
     )
     if not roots:
         return None

@@ -13,7 +13,7 @@ import numpy as np
 from django.db import transaction
 
 from recommend.core.jobs import job_create
-from recommend.core.progress import ProgressCallback, no_progress
+from recommend.core.progress import ProgressCallback
 from recommend.core.registry import model_version_create, model_version_mark, model_version_save_artifact
 from recommend.hierarchy.apply import proposal_apply, proposal_undo  # noqa: F401  (the public write API)
 from recommend.hierarchy.build import BuiltProposal, build_proposal, scope_categories, scope_products
@@ -36,10 +36,11 @@ def proposal_build_start(
     user: Any = None,
     origin: str = TaxonomyProposal.Origin.MANUAL,
     reason: str = "",
+    enqueue: bool = True,
 ) -> TaxonomyProposal:
     """A proposal row (building) and its training-queue job; the job fills the proposal in."""
     params = {"scope": scope.pk if scope else None, "depth": depth, "method": method}
-    job = job_create(kind=Job.Kind.BUILD_HIERARCHY, params=params, user=user)
+    job = job_create(kind=Job.Kind.BUILD_HIERARCHY, params=params, user=user, enqueue=enqueue)
     return TaxonomyProposal.objects.create(
         scope=scope,
         depth=depth,
@@ -131,7 +132,11 @@ def proposal_build_run(*, job: Job, scope_id: int | None, depth: int, method: st
             )
             for position, change in enumerate(changes)
         )
-        proposal.tree, proposal.attributes, proposal.attribute_links = built.nodes, built.attributes, built.attribute_links
+        proposal.tree, proposal.attributes, proposal.attribute_links = (
+            built.nodes,
+            built.attributes,
+            built.attribute_links,
+        )
         proposal.stats = {**built.stats, "model_version": version.pk, "changes": len(changes)}
         proposal.status = TaxonomyProposal.Status.READY
         proposal.save()

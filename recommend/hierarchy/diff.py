@@ -194,7 +194,11 @@ def product_changes(
         if source is not None and len(moves) + int(stays) < 2:
             continue  # all of an unmatched category goes to one new node: that node's "new" change says it
         what = f"Split “{live.name(source)}”" if source is not None else "Place uncategorised products"
-        first = main_key or max(moves, key=lambda k: (len(moves[k]), k))
+        # The split is about the source: shown at its own node, or where most of it goes when it has none.
+        own = next((key for key, category in matched.items() if category == source and key in by_key), None)
+        first = (
+            own if own and by_key[own]["level"] == leaf_level else main_key or max(moves, key=lambda k: len(moves[k]))
+        )
         changes.append(Change("split", first, f"{what}: {parts}", source, moves=dict(moves)))
     return changes
 

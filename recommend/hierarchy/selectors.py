@@ -14,7 +14,8 @@ PRODUCTS_SHOWN = 10
 
 
 def proposals_list() -> QuerySet[TaxonomyProposal]:
-    return TaxonomyProposal.objects.select_related("scope", "job", "created_by").annotate(
+    proposals = TaxonomyProposal.objects.select_related("scope", "job", "created_by").order_by("-created_at", "-id")
+    return proposals.annotate(
         change_count=Count("changes"),
         accepted_count=Count("changes", filter=Q(changes__decision=ProposalChange.Decision.ACCEPTED)),
     )

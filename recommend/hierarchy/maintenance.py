@@ -111,14 +111,14 @@ def _category_centroids(old_ids: list[int]) -> tuple[list[int], np.ndarray]:
 
 def _scope_of(category_ids: list[int]) -> Category | None:
     """The top-level category most misfits are nearest to, when it holds most of them; else the whole catalog."""
-    roots = Counter(
-        Category.objects.get(pk=pk).get_root().pk
-        for pk in category_ids  # few ids: the misfits' nearest categories
-    )
-    if not roots:
+    tree_of = dict(Category.objects.filter(pk__in=set(category_ids)).values_list("pk", "tree_id"))
+    trees = Counter(tree_of[pk] for pk in category_ids if pk in tree_of)
+    if not trees:
         return None
-    root, count = roots.most_common(1)[0]
-    return Category.objects.get(pk=root) if count >= 0.6 * len(category_ids) else None
+    tree_id, count = trees.most_common(1)[0]
+    if count < 0.6 * len(category_ids):
+        return None
+    return Category.objects.filter(tree_id=tree_id, parent__isnull=True).first()
 
 
 def taxonomy_fit_check(*, days: float | None = None, create: bool = True) -> FitReport:

@@ -20,7 +20,7 @@ from recommend.hierarchy.services import changes_accept_all, proposal_apply, pro
 from recommend.models import Job, ModelVersion
 from taxonomy.models import Category
 from taxonomy.services import category_rename
-from tests.factories import StaffFactory
+from tests.factories import CategoryFactory, StaffFactory
 from tests.hierarchy_helpers import install_fake_encoder, make_catalog
 
 pytestmark = pytest.mark.django_db
@@ -258,3 +258,14 @@ def test_build_command_waits_and_reports(catalog, capsys):
         call_command("build_taxonomy", "--scope", "999999")
     with pytest.raises(CommandError, match="--depth"):
         call_command("build_taxonomy", "--depth", "0")
+
+
+def test_a_build_of_an_empty_subtree_fails_and_says_why(catalog, client, staff, django_capture_on_commit_callbacks):
+    empty = CategoryFactory(name="Garden", slug="garden")
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = proposal_build_start(scope=empty, depth=2)
+    proposal.refresh_from_db()
+    assert proposal.status == TaxonomyProposal.Status.FAILED
+    assert Job.objects.get(pk=proposal.job_id).status == Job.Status.FAILED
+    client.force_login(staff)
+    assert "no active products" in review(client, proposal).content.decode()

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from catalog.models import Product
+from catalog.models import Product, ProductAttributeValue
 from config.celery import app as celery_app
 from recommend.hierarchy.diff import LiveCategory, compute_diff
 from recommend.hierarchy.maintenance import place_product, taxonomy_fit_check
@@ -18,7 +18,7 @@ from recommend.hierarchy.models import TaxonomyProposal
 from recommend.hierarchy.services import changes_accept_all, proposal_apply, proposal_build_start
 from recommend.hierarchy.tasks import scheduled_fit_check
 from recommend.models import Job
-from tests.factories import BrandFactory, ProductFactory, StaffFactory
+from tests.factories import AttributeFactory, BrandFactory, ProductFactory, StaffFactory
 from tests.hierarchy_helpers import install_fake_encoder, make_catalog
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +206,36 @@ def test_fit_check_runs_from_beat_as_a_job_and_from_the_command(
     assert job.result == {**job.result, "recent": 2, "misfits": 0, "proposal": None}  # new shirts fit Shirts
     call_command("check_taxonomy_fit", "--dry-run")
     assert "0 of 2 products added in the last 7 days" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_other_depths_build_a_tree_of_that_depth(catalog, depth, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = proposal_build_start(depth=depth)
+    proposal.refresh_from_db()
+    assert proposal.status == TaxonomyProposal.Status.READY
+    assert {node["level"] for node in proposal.tree} == set(range(depth))
+    assert sum(node["size"] for node in proposal.tree if node["level"] == depth - 1) == 48
+
+
+def test_attributes_from_specifications_are_linked_to_the_proposed_categories(
+    catalog, django_capture_on_commit_callbacks
+):
+    colour = AttributeFactory(name="Colour")
+    for product in catalog["shirts"]:
+        ProductAttributeValue.objects.create(product=product, attribute=colour, value=product.title.split()[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = proposal_build_start(depth=2)
+    proposal.refresh_from_db()
+    mined = {
+        attribute["name"]: attribute for group in proposal.attributes["groups"] for attribute in group["attributes"]
+    }
+    assert set(mined["Colour"]["values"]) == {"red", "blue", "black", "green"} and mined["Colour"]["products"] == 12
+    shirt_leaves = {
+        node["key"]
+        for node in proposal.tree
+        if node["level"] == 1 and set(node["product_ids"]) & {p.pk for p in catalog["shirts"]}
+    }
+    links = [link for link in proposal.attribute_links if link["attribute"] == "Colour"]
+    assert links and {link["node_key"] for link in links} <= shirt_leaves
+    assert all(0.3 <= link["coverage"] <= 1.0 for link in links)

@@ -6,13 +6,15 @@ Each node is matched to the live category holding most of its products (at least
 one to one, the biggest overlaps first. Then:
 
 - an unmatched node is a new category (at the finest level its products move into it);
-- a matched node whose label differs is a rename suggestion, one whose parent differs a move;
+- a matched node whose label and terms do not say the live name is a rename suggestion, one whose parent
+  differs a move;
 - an unmatched live category most of whose products (MERGE_MIN_SHARE) lie in one matched node merges into it;
 - the other live categories whose products the finest level sends elsewhere are split.
 
 Pure Python over plain rows, so the rules are tested without building anything.
 """
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,6 +70,17 @@ def _quote(names: Sequence[str]) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
+def _stems(text: str) -> set[str]:
+    return {word.rstrip("s") for word in re.findall(r"\w+", text.casefold()) if len(word) > 2}
+
+
+def names_agree(live_name: str, node: dict[str, Any]) -> bool:
+    """A live name said by the node's label or terms ("Eyewear" / "Sunglasses / Eyewear") needs no rename."""
+    said = _stems(" ".join([node["label"], *node.get("terms", [])]))
+    words = _stems(live_name)
+    return bool(words & said) or live_name.casefold() == node["label"].casefold()
+
+
 def match_nodes(
     nodes: Sequence[dict[str, Any]], product_category: dict[int, int | None], live: LiveTree, base_level: int
 ) -> dict[str, int]:
@@ -116,7 +129,7 @@ def node_changes(
             )
             continue
         current = live.by_id[category_id]
-        if node["label"].casefold() != current.name.casefold():
+        if not names_agree(current.name, node):
             changes.append(
                 Change(
                     kind="rename",

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Product, ProductAttributeValue
 from config.celery import app as celery_app
-from recommend.hierarchy.diff import LiveCategory, compute_diff
+from recommend.hierarchy.diff import LiveCategory, compute_diff, names_agree
 from recommend.hierarchy.maintenance import place_product, taxonomy_fit_check
 from recommend.hierarchy.models import TaxonomyProposal
 from recommend.hierarchy.services import changes_accept_all, proposal_apply, proposal_build_start
@@ -118,7 +118,7 @@ def test_diff_rules_new_rename_move_merge_split():
         node("0.1", None, "Gadgets", [5, 6], level=0),
         node("0.2", None, "Shoes", [7, 8], level=0),
         node("1.0", "0.0", "Shirts", [1, 2, 3, 4]),  # Tees' one product joins Shirts: a merge
-        node("1.1", "0.1", "Radio", [5, 6]),  # Radios renamed
+        node("1.1", "0.1", "Receivers", [5, 6]),  # Radios renamed (a label saying "Radio" would not be)
         node("1.2", "0.2", "Sneakers", [7, 8]),  # Radios' shoes go to a new category: a split of Radios
     ]
     matched, changes = compute_diff(nodes, where, live, scope_id=None, base_level=0)
@@ -239,3 +239,9 @@ def test_attributes_from_specifications_are_linked_to_the_proposed_categories(
     links = [link for link in proposal.attribute_links if link["attribute"] == "Colour"]
     assert links and {link["node_key"] for link in links} <= shirt_leaves
     assert all(0.3 <= link["coverage"] <= 1.0 for link in links)
+
+
+def test_a_rename_is_suggested_only_when_the_node_does_not_say_the_live_name():
+    assert names_agree("Eyewear", {"label": "Sunglasses / Eyewear", "terms": ["sunglasses", "eyewear"]})
+    assert names_agree("Watches", {"label": "Dial / Analog", "terms": ["dial", "watch"]})
+    assert not names_agree("Apparel", {"label": "T-Shirt / Men", "terms": ["t-shirt", "men"]})

@@ -70,8 +70,17 @@ def _quote(names: Sequence[str]) -> str:
     return ", ".join(shown) + (f" and {more} more" if more > 0 else "")
 
 
+def _stem(word: str) -> str:
+    """English plurals to singular, enough to tell "Watches" is "watch" and "Accessories" is "accessory"."""
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def _stems(text: str) -> set[str]:
-    return {word.rstrip("s") for word in re.findall(r"\w+", text.casefold()) if len(word) > 2}
+    return {_stem(word) for word in re.findall(r"\w+", text.casefold()) if len(word) > 2}
 
 
 def names_agree(live_name: str, node: dict[str, Any]) -> bool:

@@ -18,6 +18,7 @@ RECEIVER_MODULES = [
     "recommend.classification.receivers",
     "recommend.similarity.receivers",
     "recommend.bought_together.receivers",
+    "recommend.hierarchy.receivers",
 ]
 
 

@@ -245,3 +245,14 @@ def test_a_rename_is_suggested_only_when_the_node_does_not_say_the_live_name():
     assert names_agree("Eyewear", {"label": "Sunglasses / Eyewear", "terms": ["sunglasses", "eyewear"]})
     assert names_agree("Watches", {"label": "Dial / Analog", "terms": ["dial", "watch"]})
     assert not names_agree("Apparel", {"label": "T-Shirt / Men", "terms": ["t-shirt", "men"]})
+
+
+def test_a_new_product_without_category_is_placed_at_once_after_an_apply(built, django_capture_on_commit_callbacks):
+    changes_accept_all(proposal=built)
+    proposal_apply(proposal=built)
+    reference = Product.objects.get(title="Red cotton shirt slim fit")
+    with django_capture_on_commit_callbacks(execute=True):
+        newcomer = ProductFactory(title="Purple cotton shirt slim fit", category=None)
+    newcomer.refresh_from_db()
+    assert newcomer.category_id == reference.category_id
+    assert newcomer.category_source == Product.CategorySource.AUTOMATIC

@@ -99,6 +99,11 @@ class _Applier:
         for change in self.accepted:
             category = self.categories.get(change.target_id) if change.target_id else None
             if change.kind == ProposalChange.Kind.MOVE and category is not None:
+                parent_key = self.nodes[change.node_key]["parent_key"]
+                if parent_key is not None and parent_key not in self.resolved:
+                    label = self.nodes[parent_key]["label"]
+                    self.notes.append(f"“{category.name}” stayed: the new “{label}” it was to go under was dropped.")
+                    continue
                 parent_id = self.parent_for(change.node_key)
                 if parent_id == category.pk or self._is_below(parent_id, category.pk):
                     self.notes.append(f"“{category.name}” was not moved into its own subtree.")
@@ -218,7 +223,7 @@ def proposal_apply(*, proposal: TaxonomyProposal, user: Any = None) -> TaxonomyP
         "node_categories": applier.resolved,
         "fingerprint": tree_fingerprint(),
         "previous_version": previous_version,
-        "notes": applier.notes,
+        "notes": list(dict.fromkeys(applier.notes)),
     }
     proposal.status = TaxonomyProposal.Status.APPLIED
     proposal.applied_at, proposal.applied_by = timezone.now(), user if getattr(user, "pk", None) else None

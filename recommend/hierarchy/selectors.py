@@ -9,6 +9,7 @@ from django.db.models import Count, Q, QuerySet
 from catalog.models import Product
 from recommend.hierarchy.models import ProposalChange, TaxonomyProposal
 from taxonomy.models import Category
+from taxonomy.selectors import category_ancestries
 
 PRODUCTS_SHOWN = 10
 
@@ -26,6 +27,7 @@ class ProposedRow:
     node: dict[str, Any]
     indent: int
     kinds: list[str]  # kinds of the changes about this node
+    live_name: str = ""  # the matched live category's path, if any
 
 
 def proposed_tree_rows(proposal: TaxonomyProposal) -> list[ProposedRow]:
@@ -33,6 +35,10 @@ def proposed_tree_rows(proposal: TaxonomyProposal) -> list[ProposedRow]:
     kinds: dict[str, list[str]] = {}
     for key, kind in proposal.changes.values_list("node_key", "kind"):
         kinds.setdefault(key, []).append(kind)
+    matched = {node["category_id"] for node in proposal.tree if node.get("category_id")}
+    live = list(Category.objects.filter(pk__in=matched))
+    category_ancestries(categories=live)  # one query for every path
+    names = {category.pk: category.path_display for category in live}
     children: dict[str | None, list[dict[str, Any]]] = {}
     for node in proposal.tree:
         children.setdefault(node["parent_key"], []).append(node)
@@ -40,7 +46,8 @@ def proposed_tree_rows(proposal: TaxonomyProposal) -> list[ProposedRow]:
 
     def walk(parent: str | None, indent: int) -> None:
         for node in sorted(children.get(parent, []), key=lambda n: (-n["size"], n["key"])):
-            rows.append(ProposedRow(node=node, indent=indent, kinds=sorted(set(kinds.get(node["key"], [])))))
+            live_name = names.get(node.get("category_id"), "")
+            rows.append(ProposedRow(node, indent, sorted(set(kinds.get(node["key"], []))), live_name))
             walk(node["key"], indent + 1)
 
     walk(None, 0)

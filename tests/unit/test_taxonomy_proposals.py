@@ -16,7 +16,7 @@ from recommend.core.jobs import job_run
 from recommend.hierarchy import apply as apply_module
 from recommend.hierarchy.apply import category_rows
 from recommend.hierarchy.models import ProposalChange, TaxonomyProposal
-from recommend.hierarchy.services import changes_accept_all, proposal_apply, proposal_build_start
+from recommend.hierarchy.services import changes_accept_all, proposal_apply, proposal_build_start, proposal_undo
 from recommend.models import Job, ModelVersion
 from taxonomy.models import Category
 from taxonomy.services import category_rename
@@ -269,3 +269,51 @@ def test_a_build_of_an_empty_subtree_fails_and_says_why(catalog, client, staff, 
     assert Job.objects.get(pk=proposal.job_id).status == Job.Status.FAILED
     client.force_login(staff)
     assert "no active products" in review(client, proposal).content.decode()
+
+
+def hand_made_proposal(tree, changes):
+    """A ready proposal over the `tree` fixture: Clothing (live) and a new "Fashion" on top, Women below."""
+    nodes = [
+        {"key": "0.0", "parent_key": None, "level": 0, "label": "Clothing", "category_id": tree["clothing"].pk},
+        {"key": "0.1", "parent_key": None, "level": 0, "label": "Fashion", "category_id": None},
+        {"key": "1.0", "parent_key": "0.1", "level": 1, "label": "Women", "category_id": tree["women"].pk},
+    ]
+    for node in nodes:
+        node.update(size=0, examples=[], cohesion=1.0, product_ids=[])
+    proposal = TaxonomyProposal.objects.create(status=TaxonomyProposal.Status.READY, depth=2, tree=nodes)
+    for position, (kind, key, decision, extra) in enumerate(changes):
+        ProposalChange.objects.create(
+            proposal=proposal, kind=kind, node_key=key, decision=decision, summary=kind, position=position, **extra
+        )
+    return proposal
+
+
+def test_a_move_under_a_dropped_new_category_is_skipped_with_a_note(tree):
+    accepted, dropped = ProposalChange.Decision.ACCEPTED, ProposalChange.Decision.DROPPED
+    proposal = hand_made_proposal(
+        tree,
+        [
+            ("new", "0.1", dropped, {"name": "Fashion"}),
+            ("move", "1.0", accepted, {"target": tree["women"]}),
+            ("rename", "0.0", accepted, {"target": tree["clothing"], "name": "Apparel"}),
+        ],
+    )
+    proposal_apply(proposal=proposal)
+    proposal.refresh_from_db()
+    assert Category.objects.get(pk=tree["women"].pk).parent_id == tree["clothing"].pk
+    assert Category.objects.get(pk=tree["clothing"].pk).name == "Apparel"
+    assert any("stayed" in note for note in proposal.snapshot["notes"])
+
+
+def test_a_merge_moves_the_subcategories_hides_the_empty_category_and_undo_restores_it(tree, catalog):
+    tree_before, products_before = category_rows(), product_rows()
+    proposal = hand_made_proposal(
+        tree,
+        [("merge", "1.0", ProposalChange.Decision.ACCEPTED, {"target": tree["women"], "source": tree["men"]})],
+    )
+    proposal_apply(proposal=proposal)
+    men, shirts = Category.objects.get(pk=tree["men"].pk), Category.objects.get(pk=tree["shirts"].pk)
+    assert shirts.parent_id == tree["women"].pk and not men.is_active
+    assert Product.objects.filter(category=shirts).count() == 12  # the products stay in their category
+    proposal_undo(proposal=proposal)
+    assert category_rows() == tree_before and product_rows() == products_before

@@ -90,6 +90,9 @@ def proposal_build_run(*, job: Job, scope_id: int | None, depth: int, method: st
         job=job,
         defaults={"scope": scope, "depth": depth, "method": method, "created_by": job.created_by},
     )
+    if proposal.status not in (TaxonomyProposal.Status.BUILDING, TaxonomyProposal.Status.FAILED):
+        # Staff have reviewed or applied it since: a late rerun must not replace their decisions.
+        return {"proposal": proposal.pk, "skipped": f"the proposal is {proposal.get_status_display().lower()}"}
     try:
         products = scope_products(scope)
         built = build_proposal(products, depth=depth, method=method, progress=progress)

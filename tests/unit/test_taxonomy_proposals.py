@@ -77,12 +77,22 @@ def test_build_job_stores_a_labelled_tree_and_its_changes(built):
 
 def test_rerun_of_the_same_job_replaces_its_own_rows(built):
     changes = sorted(built.changes.values_list("kind", "summary"))
-    Job.objects.filter(pk=built.job_id).update(status=Job.Status.QUEUED)  # the worker died; the job runs again
+    # The worker died before it marked the job done: the sweep queues it again and it runs a second time.
+    TaxonomyProposal.objects.filter(pk=built.pk).update(status=TaxonomyProposal.Status.BUILDING)
+    Job.objects.filter(pk=built.job_id).update(status=Job.Status.QUEUED)
     job_run(job_id=built.job_id)
     assert TaxonomyProposal.objects.filter(job_id=built.job_id).count() == 1
     proposal = TaxonomyProposal.objects.get(job_id=built.job_id)
     assert sorted(proposal.changes.values_list("kind", "summary")) == changes
     assert ModelVersion.objects.filter(kind=ModelVersion.Kind.HIERARCHY).count() == 1
+
+
+def test_a_late_rerun_never_replaces_staff_decisions(built):
+    changes_accept_all(proposal=built)
+    decided = sorted(built.changes.values_list("pk", "decision"))
+    Job.objects.filter(pk=built.job_id).update(status=Job.Status.QUEUED)
+    job = job_run(job_id=built.job_id)
+    assert "skipped" in job.result and sorted(built.changes.values_list("pk", "decision")) == decided
 
 
 def test_review_page_shows_both_trees_with_labels_sizes_examples_and_changes(built, client, staff):

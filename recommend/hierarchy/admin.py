@@ -44,7 +44,8 @@ class TaxonomyProposalAdmin(admin.ModelAdmin):
 
     @admin.display(description="changes")
     def changes(self, proposal: TaxonomyProposal) -> str:
-        return f"{proposal.accepted_count} of {proposal.change_count} accepted"
+        # Annotated by proposals_list().
+        return f"{getattr(proposal, 'accepted_count', 0)} of {getattr(proposal, 'change_count', 0)} accepted"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # proposals are built, not typed in

@@ -77,7 +77,8 @@ class ProposalListApi(generics.ListAPIView):
             scope=params.validated_data.get("scope"), depth=params.validated_data["depth"], user=request.user
         )
         job = proposal.job
-        job.refresh_from_db()
+        assert job is not None  # proposal_build_start always makes one
+        job.refresh_from_db()  # the enqueue may have failed it
         body = {"proposal": proposal.pk, "job": JobOutput(job).data}
         if job_enqueue_failed(job):
             return Response({"detail": job.message, **body}, status=status.HTTP_503_SERVICE_UNAVAILABLE)

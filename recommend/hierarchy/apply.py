@@ -179,10 +179,16 @@ def _hide_empty(category_ids: Iterable[int]) -> list[int]:
     return hidden
 
 
+def _proposal_version(proposal: TaxonomyProposal) -> ModelVersion | None:
+    """The hierarchy model version holding the proposal's centroids (made by its build)."""
+    version_id = (proposal.stats or {}).get("model_version")
+    return ModelVersion.objects.filter(pk=version_id).first() if version_id else None
+
+
 def _activate_centroids(proposal: TaxonomyProposal) -> int | None:
     """The proposal's centroids become the active hierarchy (new products are placed with them)."""
     previous = ModelVersion.objects.filter(kind=ModelVersion.Kind.HIERARCHY, status=ModelVersion.Status.ACTIVE).first()
-    version = ModelVersion.objects.filter(pk=(proposal.stats or {}).get("model_version")).first()
+    version = _proposal_version(proposal)
     if version is not None and version.status != ModelVersion.Status.FAILED:
         model_version_activate(version=version)
     return previous.pk if previous else None
@@ -269,11 +275,12 @@ def proposal_undo(*, proposal: TaxonomyProposal) -> TaxonomyProposal:
         _restore(rows)
         Category.objects.filter(pk__in=snapshot.get("created", [])).delete()
         _restore(rows)  # a delete may close the gaps it leaves in lft/rght: the positions are written again
-    previous = ModelVersion.objects.filter(pk=snapshot.get("previous_version")).first()
+    previous_id = snapshot.get("previous_version")
+    previous = ModelVersion.objects.filter(pk=previous_id).first() if previous_id else None
     if previous is not None:
         model_version_activate(version=previous)
     else:
-        current = ModelVersion.objects.filter(pk=(proposal.stats or {}).get("model_version")).first()
+        current = _proposal_version(proposal)
         if current is not None:
             model_version_mark(version=current, status=ModelVersion.Status.RETIRED)
     proposal.status, proposal.undone_at = TaxonomyProposal.Status.UNDONE, timezone.now()

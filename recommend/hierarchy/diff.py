@@ -96,14 +96,14 @@ def match_nodes(
     """{node key: live category id}, one to one per level, biggest overlaps first."""
     matched: dict[str, int] = {}
     for level in sorted({node["level"] for node in nodes}):
-        candidates = []
+        candidates: list[tuple[int, str, int]] = []
         for node in (n for n in nodes if n["level"] == level):
             counts = Counter(
                 live.ancestor_at(product_category.get(pk), base_level + level) for pk in node["product_ids"]
             )
             counts.pop(None, None)
             for category_id, overlap in counts.items():
-                if overlap >= MATCH_MIN_SHARE * max(node["size"], 1):
+                if category_id is not None and overlap >= MATCH_MIN_SHARE * max(node["size"], 1):
                     candidates.append((overlap, node["key"], category_id))
         taken: set[int] = set()
         for _, key, category_id in sorted(candidates, key=lambda item: (-item[0], item[1], item[2])):

@@ -28,5 +28,11 @@ app.conf.beat_schedule = {
         "schedule": max(float(os.environ.get("RECOMMEND_RETRAIN_HOURS", 24)), 0.1) * 3600,
         "options": {"queue": "default"},
     },
+    # New products that fit no category propose a rebuild of their subtree (TAXONOMY_FIT_CHECK_HOURS, 0: off).
+    "check-taxonomy-fit": {
+        "task": "recommend.hierarchy.scheduled_fit_check",
+        "schedule": max(float(os.environ.get("TAXONOMY_FIT_CHECK_HOURS", 24)), 0.1) * 3600,
+        "options": {"queue": "default"},
+    },
 }
 app.autodiscover_tasks()

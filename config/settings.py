@@ -228,6 +228,12 @@ CLASSIFIER_MAX_DEPTH = int(os.environ.get("CLASSIFIER_MAX_DEPTH", 3))  # label =
 CLASSIFIER_TOP_K = int(os.environ.get("CLASSIFIER_TOP_K", 3))  # suggestions stored per product
 # The review queue hides suggestions below this confidence (no Accept button for a 3 % guess).
 REVIEW_SUGGESTION_FLOOR = float(os.environ.get("REVIEW_SUGGESTION_FLOOR", 0.10))
+# Taxonomy proposals (issue 10): the periodic fit check proposes a rebuild when many recent products fit badly.
+TAXONOMY_FIT_DAYS = float(os.environ.get("TAXONOMY_FIT_DAYS", 7))  # "recent": added within this many days
+TAXONOMY_FIT_MIN_SIMILARITY = float(os.environ.get("TAXONOMY_FIT_MIN_SIMILARITY", 0.5))  # best cosine below: misfit
+TAXONOMY_FIT_MIN_SHARE = float(os.environ.get("TAXONOMY_FIT_MIN_SHARE", 0.2))  # share of misfits that proposes
+TAXONOMY_FIT_MIN_PRODUCTS = int(os.environ.get("TAXONOMY_FIT_MIN_PRODUCTS", 10))  # and at least this many
+TAXONOMY_FIT_CHECK_HOURS = float(os.environ.get("TAXONOMY_FIT_CHECK_HOURS", 24))  # celery beat interval; 0: off
 
 # Similar items (issue 4). Weights and behaviour parameters come from benchmarks/similarity.py.
 SIMILAR_TOP_K = int(os.environ.get("SIMILAR_TOP_K", 10))

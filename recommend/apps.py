@@ -11,12 +11,14 @@ HANDLER_MODULES = [
     "recommend.duplicates.jobs",
     "recommend.bought_together.jobs",
     "recommend.sequential.jobs",
+    "recommend.hierarchy.jobs",
 ]
 # Modules whose @receiver functions connect to catalog/taxonomy signals when imported.
 RECEIVER_MODULES = [
     "recommend.classification.receivers",
     "recommend.similarity.receivers",
     "recommend.bought_together.receivers",
+    "recommend.hierarchy.receivers",
 ]
 
 

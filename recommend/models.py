@@ -58,6 +58,7 @@ class Job(models.Model):
         CLASSIFY = "classify", "Classify products"
         BUILD_SIMILAR = "build_similar", "Build similar items"
         BUILD_HIERARCHY = "build_hierarchy", "Build hierarchy proposal"
+        CHECK_TAXONOMY_FIT = "check_taxonomy_fit", "Check taxonomy fit"
         TRAIN_RECOMMENDER = "train_recommender", "Train recommender"
         BUILD_BOUGHT_TOGETHER = "build_bought_together", "Build bought together"
         TRAIN_DUPLICATE_SCORER = "train_duplicate_scorer", "Train duplicate scorer"
@@ -207,4 +208,7 @@ from recommend.bought_together.models import AssociationRule, PairOverride  # no
 
 # The product-vector store of the shared core (recommend.core.vectors).
 from recommend.core.models import ProductVector  # noqa: E402, F401
+
+# Taxonomy proposals and their changes (recommend.hierarchy).
+from recommend.hierarchy.models import ProposalChange, TaxonomyProposal  # noqa: E402, F401
 from recommend.sequential.models import RecommendationFeedback  # noqa: E402, F401

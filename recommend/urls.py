@@ -3,6 +3,7 @@ from django.urls import path
 from recommend.bought_together import urls as bought_together_urls
 from recommend.classification import urls as classification_urls
 from recommend.core import job_apis
+from recommend.hierarchy import urls as hierarchy_urls
 from recommend.search import urls as search_urls
 from recommend.sequential import urls as sequential_urls
 from recommend.similarity import urls as similarity_urls
@@ -16,6 +17,7 @@ api_urlpatterns = [
     *classification_urls.api_urlpatterns,
     *bought_together_urls.api_urlpatterns,
     *sequential_urls.api_urlpatterns,
+    *hierarchy_urls.api_urlpatterns,
 ]
 
 # Storefront pages served by recommend (in the "storefront" namespace).

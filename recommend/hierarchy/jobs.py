@@ -1,0 +1,36 @@
+"""Job handlers of taxonomy proposals: the build (training queue) and the periodic fit check."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from recommend.core.jobs import job_handler
+from recommend.core.progress import ProgressCallback
+from recommend.hierarchy.maintenance import taxonomy_fit_check
+from recommend.hierarchy.services import proposal_build_run
+from recommend.ml.hierarchy.builder import DEFAULT_METHOD
+from recommend.models import Job
+
+
+@dataclass(frozen=True)
+class BuildHierarchyParams:
+    scope: int | None = None  # root category of the subtree; None: the whole catalog
+    depth: int = 3
+    method: str = DEFAULT_METHOD
+
+
+@dataclass(frozen=True)
+class CheckTaxonomyFitParams:
+    days: float | None = None  # None: settings.TAXONOMY_FIT_DAYS
+
+
+@job_handler(Job.Kind.BUILD_HIERARCHY, queue="training", params=BuildHierarchyParams, label="Build taxonomy proposal")
+def build_hierarchy_job(job: Job, params: BuildHierarchyParams, progress: ProgressCallback) -> dict[str, Any]:
+    return proposal_build_run(
+        job=job, scope_id=params.scope, depth=params.depth, method=params.method, progress=progress
+    )
+
+
+@job_handler(Job.Kind.CHECK_TAXONOMY_FIT, queue="training", params=CheckTaxonomyFitParams, label="Check taxonomy fit")
+def check_taxonomy_fit_job(job: Job, params: CheckTaxonomyFitParams, progress: ProgressCallback) -> dict[str, Any]:
+    progress(0.1, "comparing recent products with the categories")
+    return taxonomy_fit_check(days=params.days).as_dict()

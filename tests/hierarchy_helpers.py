@@ -1,0 +1,46 @@
+"""A small catalog in four obvious groups and a cheap encoder, shared by the taxonomy proposal tests."""
+
+import zlib
+
+import numpy as np
+
+from recommend.core import vectors
+from tests.factories import BrandFactory, ProductFactory
+
+GROUPS = {
+    # group: (live category key in the `tree` fixture, titles)
+    "shirts": ("shirts", ["{c} cotton shirt slim fit", "{c} linen shirt long sleeve", "{c} oxford shirt button down"]),
+    "dresses": ("women", ["{c} floral summer dress", "{c} maxi dress evening", "{c} wrap dress midi"]),
+    "radios": ("electronics", ["{c} portable radio receiver", "{c} radio alarm clock", "{c} pocket radio fm"]),
+    # Sneakers sit in Electronics by mistake: the proposal should take them out.
+    "sneakers": ("electronics", ["{c} running sneakers mesh", "{c} canvas sneakers low", "{c} leather sneakers white"]),
+}
+COLOURS = ["red", "blue", "black", "green"]
+
+
+def bag_of_words(texts, progress=None):
+    matrix = np.zeros((len(texts), 256), dtype=np.float32)
+    for row, text in enumerate(texts):
+        for word in text.casefold().replace(".", " ").split():
+            matrix[row, zlib.crc32(word.encode()) % 256] += 1.0
+    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+    if progress:
+        progress(len(texts), len(texts))
+    return matrix
+
+
+def install_fake_encoder(monkeypatch):
+    monkeypatch.setattr(vectors, "encode_texts", bag_of_words)
+
+
+def make_catalog(tree):
+    """48 products: 12 per group, each group in one live category (sneakers wrongly in Electronics)."""
+    brands = {group: BrandFactory(name=f"{group.title()} Co") for group in GROUPS}
+    products = {group: [] for group in GROUPS}
+    for group, (category, patterns) in GROUPS.items():
+        for colour in COLOURS:
+            for pattern in patterns:
+                products[group].append(
+                    ProductFactory(title=pattern.format(c=colour.title()), category=tree[category], brand=brands[group])
+                )
+    return products

@@ -148,3 +148,21 @@ def product_vectors_prune(*, keep_hashes: Iterable[bytes], encoder: str | None =
     for start in range(0, len(stale), LOOKUP_CHUNK):
         ProductVector.objects.filter(pk__in=stale[start : start + LOOKUP_CHUNK]).delete()
     return len(stale)
+
+
+def text_vectors(texts: Sequence[str]) -> np.ndarray:
+    """Vectors of plain texts (titles, head words, attribute names), not of product documents.
+
+    Stored under their own encoder name (`<default>+texts`), so `product_vectors_prune`, which keeps only
+    the texts of today's product documents, leaves them alone and a rebuild embeds only new texts.
+    """
+    if not texts:
+        return encode_texts([])
+    name = f"{default_encoder_name()}+texts"
+    if name not in ENCODERS:
+        register_encoder(Encoder(name=name, encode=_encode_with_text_encoder))
+    documents = [
+        ProductDocument(product_id=row, title=text, brand="", category_id=None, category_path=(), text=text)
+        for row, text in enumerate(texts)
+    ]
+    return product_vectors(documents=documents, encoder=name)[1]

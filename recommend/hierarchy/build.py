@@ -14,7 +14,6 @@ import numpy as np
 
 from catalog.models import Product, ProductAttributeValue
 from recommend.core import vectors as core_vectors
-from recommend.core.documents import ProductDocument
 from recommend.core.progress import ProgressCallback, no_progress, scaled_progress
 from recommend.ml.hierarchy import attributes as mining
 from recommend.ml.hierarchy.builder import BuildConfig, BuiltHierarchy, build_hierarchy, product_vectors
@@ -70,20 +69,11 @@ def scope_products(scope: Category | None) -> ScopeProducts:
 
 
 def encode(texts: Sequence[str]) -> np.ndarray:
-    """Vectors of plain texts (titles, head words, attribute names) through the shared vector store.
-
-    The store keys rows by the hash of the text the encoder read, so a rebuild embeds only new titles. A
-    product's own document is not used: it carries the live category path, which a blind build must not see.
-    Rows no product document has are pruned by the similar-items build; the next build embeds them again.
+    """Vectors of plain texts through the shared store (`core.vectors.text_vectors`): a rebuild embeds only new
+    titles. A product's own document is not used: it carries the live category path, which a blind build must
+    not see.
     """
-    if not texts:
-        return core_vectors.encode_texts([])
-    documents = [
-        ProductDocument(product_id=row, title=text, brand="", category_id=None, category_path=(), text=text)
-        for row, text in enumerate(texts)
-    ]
-    _, matrix = core_vectors.product_vectors(documents=documents)  # encodes through encode_texts (tests fake it)
-    return matrix
+    return core_vectors.text_vectors(texts)
 
 
 def tree_config(products: int, depth: int) -> TreeConfig:

@@ -90,3 +90,14 @@ def test_the_model_cache_has_nothing_without_an_active_version():
     cache = ModelCache(ModelVersion.Kind.HIERARCHY, load=lambda version: "never")
 
     assert cache.active() is None
+
+
+def test_plain_text_vectors_survive_the_product_prune(encoded):
+    product = ProductFactory(title="Red shirt")
+    product_vectors(product_ids=[product.pk])
+
+    first = vectors.text_vectors(["red shirt", "blue dress"])
+    product_vectors_prune(keep_hashes=[])
+    again = vectors.text_vectors(["red shirt", "blue dress"])
+
+    assert np.array_equal(first, again) and [len(batch) for batch in encoded] == [1, 2]

@@ -29,6 +29,7 @@ DEMO_MODEL_JOBS: list[DemoJob] = [
     DemoJob(Job.Kind.BUILD_SIMILAR),
     DemoJob(Job.Kind.BUILD_BOUGHT_TOGETHER),
     DemoJob(Job.Kind.TRAIN_RECOMMENDER),
+    DemoJob(Job.Kind.BUILD_HIERARCHY),  # last: a taxonomy proposal for staff to review (Admin > Taxonomy proposals)
 ]
 # Demo jobs queued this close together belong to one setup_demo run.
 BATCH_WINDOW = timedelta(minutes=5)

@@ -16,6 +16,7 @@ class BuildHierarchyParams:
     scope: int | None = None  # root category of the subtree; None: the whole catalog
     depth: int = 3
     method: str = DEFAULT_METHOD
+    demo: bool = False  # the demo's job list passes it; the demo builds the same proposal staff would
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,11 @@ def bench_flipkart(rows: list[dict], limit: int | None) -> dict[str, float]:
     tfidf_p = precision(drop_self(tf_ids))
     return {
         "flipkart.content.same_leaf_share_at_10": float((leaves[shipped] == leaves[:, None]).mean()),
+        # Many Flipkart leaves hold fewer than 11 products: the share of the same-leaf slots there are.
+        "flipkart.content.same_leaf_share_of_possible_at_10": float(
+            (leaves[shipped] == leaves[:, None]).sum() / np.minimum(np.bincount(leaves)[leaves] - 1, k).sum()
+        ),
+        "flipkart.content.leaves_with_at_least_11_products_share": float(np.mean(np.bincount(leaves)[leaves] >= k + 1)),
         "flipkart.content.global.same_leaf_share_at_10": float((leaves[content_ids] == leaves[:, None]).mean()),
         "flipkart.content.same_leaf_rule.category_precision_at_10": precision(shipped),
         "flipkart.content.category_precision_at_10": content,

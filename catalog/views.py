@@ -5,7 +5,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanen
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
-from catalog.selectors import product_detail_queryset, product_list
+from catalog.facets import facet_filter, facet_selection, facets_for
+from catalog.selectors import popular_products, product_detail_queryset, product_list
 from taxonomy.models import Category
 from taxonomy.selectors import category_breadcrumb
 
@@ -16,21 +17,33 @@ def paginate(request: HttpRequest, queryset):  # type: ignore[no-untyped-def]
     return Paginator(queryset.order_by("id"), PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _without_page(request: HttpRequest) -> str:
+    """The current query string minus `page`, for the pager's links (they keep the facets)."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
 def home(request: HttpRequest) -> HttpResponse:
     categories = Category.objects.root_nodes().filter(is_active=True)[:24]
-    latest = product_list().exclude(image_url="").order_by("-id")[:12] or product_list().order_by("-id")[:12]
-    return render(request, "storefront/home.html", {"categories": categories, "products": latest})
+    latest = list(product_list().order_by("-created_at", "-id")[:12])
+    context = {"categories": categories, "products": latest, "popular": popular_products(limit=12) if latest else []}
+    return render(request, "storefront/home.html", context)
 
 
 def category_page(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     category = get_object_or_404(Category, pk=pk, is_active=True)
     if slug != category.slug:
         return HttpResponsePermanentRedirect(category.get_absolute_url())
+    products = product_list(category=category)
+    selection = facet_selection(request.GET)
     context = {
         "category": category,
         "breadcrumb": category_breadcrumb(category=category),
         "children": category.get_children().filter(is_active=True),
-        "page": paginate(request, product_list(category=category)),
+        "page": paginate(request, facet_filter(products, selection)),
+        "facets": facets_for(products, selection, request.GET),
+        "page_query": _without_page(request),
     }
     return render(request, "storefront/category.html", context)
 

@@ -72,9 +72,18 @@ def product_search_page(
 ) -> dict[str, Any]:
     """One page of hits with `total` (distinct listings that match) and `total_capped` (the total
     counts only the first SEARCH_CANDIDATES of each ranking, so there may be more).
+    """
+    ranking = search_ranking(query=query, category_id=category_id)
+    hits = search_hits(ranking, ranking["ids"][offset : offset + limit])
+    return {"total": len(ranking["ids"]), "total_capped": ranking["capped"], "hits": hits}
+
+
+def search_ranking(*, query: str, category_id: int | None = None) -> dict[str, Any]:
+    """Every matching listing id, best first, with its fused score and what matched it.
 
     Semantic neighbours below SEARCH_MIN_SIMILARITY (cosine) are not matches: a query that means
     nothing ("xyzzyqwerty") gets an honest empty result instead of the 48 least-bad products.
+    The storefront filters this list by facets before it pages it.
     """
     candidates = settings.SEARCH_CANDIDATES
     lexical = lexical_ids(query, candidates)
@@ -106,15 +115,18 @@ def product_search_page(
         if found[pk] not in shown:
             shown.add(found[pk])
             distinct.append(pk)
-    chosen = distinct[offset : offset + limit]
+    return {"ids": distinct, "scores": scores, "sources": sources, "capped": capped}
+
+
+def search_hits(ranking: dict[str, Any], chosen: list[int]) -> list[dict[str, Any]]:
+    """The hits for some ids of a ranking, in that order, products loaded in one query."""
+    scores, sources = ranking["scores"], ranking["sources"]
     products = Product.objects.select_related("brand", "category").in_bulk(chosen)
-    ranked = [products[pk] for pk in chosen if pk in products]
-    hits = [
+    return [
         {
             "product": p,
             "score": round(scores[p.pk] * RRF_K, 4),
             "matched_by": "both" if len(sources[p.pk]) == 2 else next(iter(sources[p.pk])),
         }
-        for p in ranked
+        for p in (products[pk] for pk in chosen if pk in products)
     ]
-    return {"total": len(distinct), "total_capped": capped, "hits": hits}

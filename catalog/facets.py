@@ -13,7 +13,8 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
-from catalog.models import Product, ProductAttributeValue
+from catalog.models import Brand, Product, ProductAttributeValue
+from taxonomy.models import AttributeNode
 
 # (key, label, low, high): half-open bands [low, high); None means unbounded.
 PRICE_BANDS: tuple[tuple[str, str, Decimal | None, Decimal | None], ...] = (
@@ -97,14 +98,18 @@ def _brand_facet(base: QuerySet[Product], selection: FacetSelection, params: Que
         .annotate(n=Count("id"))
         .order_by("-n", "brand__name")[:MAX_BRANDS]
     )
+    counted = {row["brand_id"]: (row["brand__name"], row["n"]) for row in rows}
+    missing = selection.brands - counted.keys()  # ticked, but none left (or beyond the top brands)
+    if missing:
+        counted.update({pk: (name, 0) for pk, name in Brand.objects.filter(pk__in=missing).values_list("pk", "name")})
     options = [
         {
-            "label": row["brand__name"],
-            "count": row["n"],
-            "selected": row["brand_id"] in selection.brands,
-            "query": _toggle(params, "brand", str(row["brand_id"])),
+            "label": name,
+            "count": n,
+            "selected": pk in selection.brands,
+            "query": _toggle(params, "brand", str(pk)),
         }
-        for row in rows
+        for pk, (name, n) in counted.items()
     ]
     return options if len(options) > 1 or selection.brands else []
 
@@ -149,8 +154,27 @@ def _attribute_facets(base: QuerySet[Product], selection: FacetSelection, params
                     "query": _toggle(params, "a", token),
                 }
             )
+    _add_missing_selected(facets, selection, params)
     useful = [f for f in facets.values() if len(f["options"]) > 1 or any(o["selected"] for o in f["options"])]
     return sorted(useful, key=lambda f: -f["total"])[:MAX_ATTRIBUTES]
+
+
+def _add_missing_selected(facets: dict[int, dict[str, Any]], selection: FacetSelection, params: QueryDict) -> None:
+    """Ticked values no product has any more still show (count 0), so they can be unticked."""
+    missing = {
+        (pk, value)
+        for pk, values in selection.values.items()
+        for value in values
+        if not any(o["label"] == value for o in facets.get(pk, {}).get("options", []))
+    }
+    if not missing:
+        return
+    names = dict(AttributeNode.objects.filter(pk__in={pk for pk, _ in missing}).values_list("pk", "name"))
+    for pk, value in sorted(missing):
+        if pk in names:
+            facet = facets.setdefault(pk, {"name": names[pk], "options": [], "total": 0})
+            option = {"label": value, "count": 0, "selected": True, "query": _toggle(params, "a", f"{pk}:{value}")}
+            facet["options"].append(option)
 
 
 def facets_for(base: QuerySet[Product], selection: FacetSelection, params: QueryDict) -> dict[str, Any]:

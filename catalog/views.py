@@ -5,7 +5,9 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanen
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from catalog.events import block_click, block_impression, event_record, parse_ref
 from catalog.facets import facet_filter, facet_selection, facets_for
+from catalog.models import Interaction
 from catalog.selectors import popular_products, product_detail_queryset, product_list
 from taxonomy.models import Category
 from taxonomy.selectors import category_breadcrumb
@@ -27,7 +29,10 @@ def _without_page(request: HttpRequest) -> str:
 def home(request: HttpRequest) -> HttpResponse:
     categories = Category.objects.root_nodes().filter(is_active=True)[:24]
     latest = list(product_list().order_by("-created_at", "-id")[:12])
-    context = {"categories": categories, "products": latest, "popular": popular_products(limit=12) if latest else []}
+    popular = popular_products(limit=12) if latest else []
+    if popular:
+        block_impression("popular")
+    context = {"categories": categories, "products": latest, "popular": popular}
     return render(request, "storefront/home.html", context)
 
 
@@ -55,4 +60,8 @@ def product_page(request: HttpRequest, pk: int) -> HttpResponse:
     if not product.is_active:
         raise Http404("This product is not available.")
     breadcrumb = category_breadcrumb(category=product.category) if product.category else []
+    event_record(request, Interaction.Event.VIEW, product_id=product.pk)
+    ref = parse_ref(request.GET.get("ref", ""))
+    if ref is not None:
+        block_click(request, block=ref[0], slot=ref[1], product_id=product.pk)
     return render(request, "storefront/product.html", {"product": product, "breadcrumb": breadcrumb})

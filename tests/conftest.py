@@ -15,6 +15,8 @@ def _isolated_storage(settings, tmp_path):
     settings.VAR_DIR = tmp_path / "var"
     # Without a broker, jobs run synchronously on commit, not in the embedded runner thread.
     settings.JOB_RUN_INLINE = True
+    # Storefront shopper events are written at once (no flusher thread racing the test's transaction).
+    settings.SHOPPER_EVENTS = {"inline": True}
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {

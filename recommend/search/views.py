@@ -4,8 +4,9 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from catalog.events import event_record
 from catalog.facets import facet_filter, facet_selection, facets_for
-from catalog.models import Product
+from catalog.models import Interaction, Product
 from recommend.search.selectors import search_hits, search_ranking
 
 SEARCH_PAGE_SIZE = 48
@@ -19,6 +20,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
     ids: list[int] = []
     if query:
         ranking = search_ranking(query=query)
+        if number == 1:
+            event_record(request, Interaction.Event.SEARCH, query=query)
         selection = facet_selection(request.GET)
         matches = Product.objects.filter(pk__in=ranking["ids"])
         ids = ranking["ids"]

@@ -31,7 +31,7 @@ from catalog.services import interactions_ingest
 logger = logging.getLogger(__name__)
 
 BLOCKS = ("similar", "bought_together", "complete_basket", "recommended", "also_viewed", "popular")
-REF = re.compile(r"^(?P<block>[a-z_]{1,32}):(?P<slot>\d{1,3})$")
+REF = re.compile(r"^(?P<block>[a-z_]{1,32}):(?P<slot>\d{1,3})(?::(?P<variant>[a-z0-9]{1,32}))?$")
 
 _lock = threading.Lock()
 _wake = threading.Event()
@@ -51,12 +51,13 @@ def visitor_key(request: HttpRequest) -> str:
     return str(request.session.session_key)
 
 
-def parse_ref(raw: str) -> tuple[str, int] | None:
-    """`similar:3` -> ("similar", 3) for a known block; anything else is not a recommendation click."""
+def parse_ref(raw: str) -> tuple[str, int, str] | None:
+    """`similar:3` -> ("similar", 3, ""), `similar:3:x2b` -> ("similar", 3, "x2b") (an experiment arm)
+    for a known block; anything else is not a recommendation click."""
     match = REF.match(raw or "")
     if match is None or match["block"] not in BLOCKS:
         return None
-    return match["block"], int(match["slot"])
+    return match["block"], int(match["slot"]), match["variant"] or ""
 
 
 def event_record(request: HttpRequest, event: str, *, product_id: int | None = None, query: str = "") -> None:
@@ -79,7 +80,8 @@ def block_impression(block: str, *, variant: str = "") -> None:
 
 def block_click(request: HttpRequest, *, block: str, slot: int, product_id: int, variant: str = "") -> None:
     """A shopper followed a recommendation: a click event (its `query` says block:slot) and the block's counter."""
-    event_record(request, Interaction.Event.CLICK, product_id=product_id, query=f"{block}:{slot}")
+    ref = f"{block}:{slot}:{variant}" if variant else f"{block}:{slot}"
+    event_record(request, Interaction.Event.CLICK, product_id=product_id, query=ref)
     _queue(counters={(timezone.localdate(), block, variant, "clicks"): 1})
 
 

@@ -63,5 +63,5 @@ def product_page(request: HttpRequest, pk: int) -> HttpResponse:
     event_record(request, Interaction.Event.VIEW, product_id=product.pk)
     ref = parse_ref(request.GET.get("ref", ""))
     if ref is not None:
-        block_click(request, block=ref[0], slot=ref[1], product_id=product.pk)
+        block_click(request, block=ref[0], slot=ref[1], variant=ref[2], product_id=product.pk)
     return render(request, "storefront/product.html", {"product": product, "breadcrumb": breadcrumb})

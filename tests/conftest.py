@@ -24,7 +24,10 @@ def _isolated_storage(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "artifacts")},
         },
     }
+    from recommend.core.vectors import query_cache_clear
+
     cache.clear()
+    query_cache_clear()  # a test's fake encoder never sees another test's cached query vectors
     yield
     cache.clear()
 

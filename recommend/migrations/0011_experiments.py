@@ -5,6 +5,34 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+# PostgreSQL only: the lexical search index as a stored, GIN-indexed tsvector per product (SQLite has FTS5, 0003).
+# Filled here from the current catalog; the similar-items build and product saves keep it in step after.
+PG_CREATE = [
+    "CREATE TABLE IF NOT EXISTS recommend_product_search ("
+    " product_id integer PRIMARY KEY,"  # no foreign key, as FTS5: search reads live products only
+    " document tsvector NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS recommend_product_search_gin ON recommend_product_search USING GIN (document)",
+    "INSERT INTO recommend_product_search(product_id, document)"
+    " SELECT p.id, setweight(to_tsvector('english', p.title), 'A')"
+    " || setweight(to_tsvector('english', coalesce(b.name, '')), 'B')"
+    " || setweight(to_tsvector('english', coalesce(c.name, '')), 'C')"
+    " FROM catalog_product p LEFT JOIN catalog_brand b ON b.id = p.brand_id"
+    " LEFT JOIN taxonomy_category c ON c.id = p.category_id"
+    " ON CONFLICT (product_id) DO NOTHING",
+]
+
+
+def create_pg_search(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        for statement in PG_CREATE:
+            schema_editor.execute(statement)
+
+
+def drop_pg_search(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP TABLE IF EXISTS recommend_product_search")
+
+
 
 class Migration(migrations.Migration):
 
@@ -31,4 +59,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('is_running', True)), fields=('kind',), name='one_running_experiment_per_kind')],
             },
         ),
+        migrations.RunPython(create_pg_search, drop_pg_search),
     ]

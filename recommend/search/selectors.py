@@ -1,7 +1,7 @@
 """Product search (reads): lexical full-text match fused with semantic (embedding) similarity.
 
-Lexical: SQLite FTS5 (table `recommend_product_fts`, kept in step with the similar-items build
-and product saves) or PostgreSQL full-text search. Semantic: the query's sentence embedding
+Lexical: SQLite FTS5 (table `recommend_product_fts`) or PostgreSQL's GIN-indexed stored tsvector
+(`recommend_product_search`), both kept in step with the similar-items build and product saves. Semantic: the query's sentence embedding
 against the active similar-items version's ANN index, so "iphone 12 case" also finds
 "back cover for Apple iPhone 12". The two rankings are merged by reciprocal rank fusion.
 """
@@ -10,13 +10,12 @@ import re
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 
 from catalog.models import Product
 from catalog.selectors import product_list, products_in_subtree
 from recommend.ml.text_segment import segment_cjk
-from recommend.search.services import fts_available
+from recommend.search.services import fts_available, pg_index_available
 from recommend.similarity.selectors import semantic_neighbours
 from taxonomy.models import Category
 
@@ -38,15 +37,15 @@ def lexical_ids(query: str, limit: int) -> list[int]:
                 [match, limit],
             )
             return [row[0] for row in cursor.fetchall()]
-    vector = SearchVector("title", weight="A") + SearchVector("brand__name", weight="B")
-    search_query = SearchQuery(" | ".join(words), search_type="raw", config="english")
-    return list(
-        Product.objects.filter(is_active=True)
-        .annotate(rank=SearchRank(vector, search_query))
-        .filter(rank__gt=0)
-        .order_by("-rank")
-        .values_list("pk", flat=True)[:limit]
-    )
+    if pg_index_available():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT product_id FROM recommend_product_search, to_tsquery('english', %s) query"
+                " WHERE document @@ query ORDER BY ts_rank(document, query) DESC, product_id LIMIT %s",
+                [" | ".join(words), limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    return []
 
 
 def semantic_ids(query: str, limit: int) -> list[tuple[int, float]]:

@@ -121,5 +121,5 @@ def semantic_neighbours(*, text: str, limit: int) -> list[tuple[int, float]]:
     loaded = active_artifact()
     if loaded is None:
         return []
-    ids, scores = loaded[1].neighbours(core_vectors.encode_texts([text]), limit)
+    ids, scores = loaded[1].neighbours(core_vectors.encode_query(text), limit)
     return [(int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if int(pk) >= 0]

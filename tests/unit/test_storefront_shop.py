@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from django.http import QueryDict
 
@@ -109,3 +110,21 @@ def test_an_empty_category_says_so(client, tree):
     page = client.get(tree["electronics"].get_absolute_url()).content.decode()
 
     assert "This category has no products yet." in page
+
+
+def test_query_embeddings_are_cached_by_normalised_query(monkeypatch):
+    from recommend.core import vectors
+
+    calls = []
+
+    def encode(texts, progress=None):
+        calls.append(list(texts))
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    monkeypatch.setattr(vectors, "encode_texts", encode)
+
+    first = vectors.encode_query("Red  Shirt")
+    again = vectors.encode_query(" red shirt ")
+    vectors.encode_query("blue shirt")
+
+    assert calls == [["red shirt"], ["blue shirt"]] and again is first and first.shape == (1, 4)

@@ -1,9 +1,10 @@
 """Product search (reads): lexical full-text match fused with semantic (embedding) similarity.
 
 Lexical: SQLite FTS5 (table `recommend_product_fts`) or PostgreSQL's GIN-indexed stored tsvector
-(`recommend_product_search`), both kept in step with the similar-items build and product saves. Semantic: the query's sentence embedding
-against the active similar-items version's ANN index, so "iphone 12 case" also finds
-"back cover for Apple iPhone 12". The two rankings are merged by reciprocal rank fusion.
+(`recommend_product_search`), both kept in step with the similar-items build and product saves.
+Semantic: the query's sentence embedding (cached per normalised query) against the active
+similar-items version's ANN index, so "iphone 12 case" also finds "back cover for Apple iPhone 12".
+The two rankings are merged by reciprocal rank fusion.
 """
 
 import re

@@ -31,7 +31,7 @@ def test_the_stored_tsvector_is_indexed_filled_and_searched(real_services, tree,
     assert "USING gin (document)" in indexes and rows == 2
     assert lexical_ids("shirts", 10) == [shirt.pk]  # stemmed, as English full-text search does
     assert lexical_ids("acme", 10) == [shirt.pk] and lexical_ids("radio oxford", 10) != []
-    assert [hit["product"] for hit in product_search_page(query="portable radio")["hits"]][0] == radio
+    assert product_search_page(query="portable radio")["hits"][0]["product"] == radio
 
     Product.objects.filter(pk=shirt.pk).update(title="Linen shirt")
     search_index_update(product_documents(product_ids=[shirt.pk]))  # what the inference task does after a save

@@ -15,7 +15,7 @@ from django.utils import timezone
 from catalog.models import BlockStat
 
 CHART_DAYS = 30
-CHART_WIDTH, CHART_HEIGHT = 240, 48
+CHART_WIDTH, CHART_HEIGHT = 180, 40
 
 
 def _ctr(clicks: int, impressions: int) -> float | None:

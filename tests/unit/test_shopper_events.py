@@ -112,7 +112,7 @@ def test_block_summaries_give_click_through_and_a_chart_per_block():
     assert summaries["similar"]["impressions"] == 150 and summaries["similar"]["ctr_percent"] == 10.0
     assert summaries["popular"]["ctr_percent"] == 0.0
     chart = summaries["similar"]["chart"]
-    assert [bar["h"] for bar in chart["bars"][-2:]] == [24.0, 48.0] and len(chart["points"].split()) == 2
+    assert [bar["h"] for bar in chart["bars"][-2:]] == [20.0, 40.0] and len(chart["points"].split()) == 2
 
 
 def test_staff_see_block_click_through_in_the_admin(client, staff):

@@ -28,7 +28,7 @@ def _without_page(request: HttpRequest) -> str:
 
 def home(request: HttpRequest) -> HttpResponse:
     categories = Category.objects.root_nodes().filter(is_active=True)[:24]
-    latest = list(product_list().order_by("-created_at", "-id")[:12])
+    latest = list(product_list().order_by("-id")[:12])  # newest first by the primary key: no sort of the table
     popular = popular_products(limit=12) if latest else []
     if popular:
         block_impression("popular")

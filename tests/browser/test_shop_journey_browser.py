@@ -2,7 +2,8 @@
 
 home -> category -> facet filter -> product -> a similar item -> add to cart -> "Complete your
 basket" -> search; then the database holds the views, the recommendation click (block and slot),
-the add to cart and the search, and the block counters staff read in the admin.
+the add to cart and the search, and the block counters staff read in the admin. Staff drag a
+category to a new parent and start an import job (jobs run inline in tests: its page shows 100 %).
 """
 
 from datetime import UTC, datetime, timedelta
@@ -166,3 +167,42 @@ def test_staff_see_block_click_through(live_server, page, screenshot, shop):
     assert row.locator("svg.block-chart").is_visible()
     assert "%" in row.locator("td.ctr").inner_text()
     screenshot("journey-admin-block-stats")
+
+
+def test_staff_drag_a_category_and_watch_an_import_job(live_server, page, screenshot, tree, settings, tmp_path):
+    from catalog.sample_data import write_sample_dataset
+    from recommend.models import Job
+    from taxonomy.models import Category
+
+    settings.SHOP_DATA_DIR = write_sample_dataset(tmp_path / "data")
+    StaffFactory(username="boss", password="correct-horse-battery")
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/taxonomy/category/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "correct-horse-battery")
+    page.click("input[type=submit]")
+    page.wait_for_url("**/admin/taxonomy/category/")
+
+    # Drag "Electronics" onto the middle of "Clothing": it becomes Clothing's child (mptt's draggable admin).
+    handle = page.locator("tr", has=page.get_by_role("link", name="Electronics", exact=True)).locator(".drag-handle")
+    target = page.locator("tr", has=page.get_by_role("link", name="Clothing", exact=True))
+    box = target.bounding_box()
+    handle.hover()
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2 - 2, steps=8)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, steps=4)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.messagelist') !== null")
+    assert "successfully moved" in page.locator(".messagelist").inner_text()
+    assert Category.objects.get(pk=tree["electronics"].pk).parent_id == tree["clothing"].pk
+
+    page.goto(f"{live_server.url}/admin/recommend/job/import/")
+    page.select_option("#id_preset", "flipkart")
+    page.fill("#id_limit", "20")
+    page.click("input[value='Start import']")
+    assert "progress shows below" in page.locator(".messagelist").inner_text()
+    job = Job.objects.get(kind=Job.Kind.IMPORT)
+    page.goto(f"{live_server.url}/admin/recommend/job/{job.pk}/change/")
+    assert "Catalog import #" in page.locator("main").inner_text() and "100%" in page.locator("main").inner_text()
+    screenshot("journey-admin-job")
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.progress == 1.0

@@ -104,17 +104,17 @@ def _visitor_outcomes(experiment: Experiment) -> dict[str, dict[str, int]]:
 def experiment_results(experiment: Experiment) -> dict[str, Any]:
     """Per arm: version, visitors, impressions, clicks, click-through, add-to-carts, purchases; and B - A."""
     variants = {variant_name(experiment.pk, arm): arm for arm in ("a", "b")}
-    counts = {
-        row["variant"]: row
-        for row in BlockStat.objects.filter(variant__in=variants)
+    counts: dict[str, tuple[int, int]] = {
+        variant: (shown or 0, clicks or 0)
+        for variant, shown, clicks in BlockStat.objects.filter(variant__in=variants)
         .values("variant")
-        .annotate(impressions=Sum("impressions"), clicks=Sum("clicks"))
+        .annotate(shown=Sum("impressions"), clicked=Sum("clicks"))
+        .values_list("variant", "shown", "clicked")
     }
     outcomes = _visitor_outcomes(experiment)
-    arms = []
+    arms: list[dict[str, Any]] = []
     for variant, arm in variants.items():
-        shown = counts.get(variant, {}).get("impressions") or 0
-        clicks = counts.get(variant, {}).get("clicks") or 0
+        shown, clicks = counts.get(variant, (0, 0))
         version = experiment.treatment if arm == "b" else experiment.control
         arms.append(
             {
@@ -126,6 +126,6 @@ def experiment_results(experiment: Experiment) -> dict[str, Any]:
                 **outcomes[arm],
             }
         )
-    a, b = arms
-    interval = difference_interval(a["clicks"], a["impressions"], b["clicks"], b["impressions"])
+    (clicks_a, shown_a), (clicks_b, shown_b) = ((arm["clicks"], arm["impressions"]) for arm in arms)
+    interval = difference_interval(clicks_a, shown_a, clicks_b, shown_b)
     return {"arms": arms, "interval": interval}

@@ -206,3 +206,24 @@ def test_staff_drag_a_category_and_watch_an_import_job(live_server, page, screen
     screenshot("journey-admin-job")
     job.refresh_from_db()
     assert job.status == Job.Status.DONE and job.progress == 1.0
+
+
+def test_the_shop_works_with_javascript_off(live_server, browser, shop):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url)
+        page.get_by_role("navigation", name="Categories").get_by_role("link", name="Food").click()
+        page.locator("[data-facet=Brand]").get_by_role("checkbox", name="Greenfield").click()
+        assert page.locator("main .grid > li.card").count() == 2
+        page.get_by_role("link", name="Greek yogurt").click()
+        assert page.locator("img.failed").count() == 0  # no script ran: the frame and initial show instead
+        page.locator("form.add-to-cart").get_by_role("button", name="Add to cart").click()
+        page.get_by_role("link", name="Cart (1)").click()
+        assert page.get_by_role("heading", level=1).inner_text() == "Your cart"
+        page.get_by_role("searchbox", name="Search products").fill("milk")
+        page.get_by_role("button", name="Search").click()
+        assert page.get_by_role("link", name="Whole milk 1 l").first.is_visible()
+    finally:
+        context.close()
+    assert Interaction.objects.filter(event="add_to_cart").count() == 1

@@ -38,8 +38,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def category_page(request: HttpRequest, pk: int, slug: str) -> HttpResponse:
     category = get_object_or_404(Category, pk=pk, is_active=True)
-    if slug != category.slug:
-        return HttpResponsePermanentRedirect(category.get_absolute_url())
+    if slug != category.slug:  # an old link after a rename: the facets in its query string still apply
+        query = request.GET.urlencode()
+        return HttpResponsePermanentRedirect(category.get_absolute_url() + (f"?{query}" if query else ""))
     products = product_list(category=category)
     selection = facet_selection(request.GET)
     context = {

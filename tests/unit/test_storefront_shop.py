@@ -128,3 +128,9 @@ def test_query_embeddings_are_cached_by_normalised_query(monkeypatch):
     vectors.encode_query("blue shirt")
 
     assert calls == [["red shirt"], ["blue shirt"]] and again is first and first.shape == (1, 4)
+
+
+def test_an_old_category_slug_redirects_with_its_filters(client, tree):
+    response = client.get(f"/c/{tree['men'].pk}/old-name/", {"price": "0-500"})
+
+    assert response.status_code == 301 and response["Location"] == tree["men"].get_absolute_url() + "?price=0-500"

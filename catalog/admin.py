@@ -9,6 +9,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from catalog import block_admin  # noqa: F401  (registers BlockStatAdmin)
 from catalog.forms import MoveToCategoryForm
 from catalog.models import Brand, Interaction, Product, ProductAttributeValue
 from catalog.selectors import products_in_subtree, suspect_brand_ids

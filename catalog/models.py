@@ -132,3 +132,28 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visitor_id} {self.event} {self.product_id or self.query}"
+
+
+class BlockStat(models.Model):
+    """Impressions and clicks of one storefront recommendation block on one day (for click-through in the admin).
+
+    `variant` is the experiment arm the visitor saw ("" outside experiments).
+    """
+
+    day = models.DateField()
+    block = models.CharField(max_length=32)
+    variant = models.CharField(max_length=32, blank=True, default="")
+    impressions = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "block"]
+        constraints = [models.UniqueConstraint(fields=["day", "block", "variant"], name="one_block_stat_per_day")]
+        verbose_name = "recommendation block statistic"
+
+    def __str__(self) -> str:
+        return f"{self.block} {self.day}"
+
+    @property
+    def click_through(self) -> float | None:
+        return self.clicks / self.impressions if self.impressions else None

@@ -3,10 +3,11 @@
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from catalog.brand_rules import brand_is_suspect
-from catalog.models import Brand, Product, ProductAttributeValue
+from catalog.models import Brand, Interaction, Product, ProductAttributeValue
 from taxonomy.models import Category
 
 
@@ -93,3 +94,26 @@ def brands_by_reference(*, references: list[str]) -> tuple[list[Brand], list[str
 def suspect_brand_ids() -> list[int]:
     """Brands whose name is only a colour or a fit ("Slim", "Regular Fit"), left by older imports or hand edits."""
     return [pk for pk, name in Brand.objects.values_list("pk", "name") if brand_is_suspect(name)]
+
+
+POPULAR_CACHE_SECONDS = 600
+
+
+def popular_products(*, limit: int = 12) -> list[Product]:
+    """The most interacted-with active products (every event counts once), cached for ten minutes.
+
+    The ids are cached, not the rows, so a product hidden since still drops out at once.
+    """
+    key = f"storefront:popular:{limit}"
+    ids = cache.get(key)
+    if ids is None:
+        rows = (
+            Interaction.objects.filter(product__is_active=True, product__merged_into__isnull=True)
+            .values("product_id")
+            .annotate(n=Count("id"))
+            .order_by("-n", "product_id")[:limit]
+        )
+        ids = [row["product_id"] for row in rows]
+        cache.set(key, ids, POPULAR_CACHE_SECONDS)
+    products = Product.objects.select_related("brand").filter(is_active=True).in_bulk(ids)
+    return [products[pk] for pk in ids if pk in products]

@@ -249,6 +249,13 @@ SIMILAR_EXACT_MAX_SIZE = int(os.environ.get("SIMILAR_EXACT_MAX_SIZE", 50_000))  
 SIMILAR_CACHE_SECONDS = int(os.environ.get("SIMILAR_CACHE_SECONDS", 600))
 DUPLICATE_SCORER_PATH = os.environ.get("DUPLICATE_SCORER_PATH", "")  # JSON written by benchmarks/similarity.py
 DUPLICATE_NEIGHBOURS = int(os.environ.get("DUPLICATE_NEIGHBOURS", 5))
+# Storefront shopper events (catalog/events.py): buffered per process and written every flush_seconds,
+# or as soon as `batch` events wait; "inline" writes each at once (tests).
+SHOPPER_EVENTS = {
+    "inline": env_bool("SHOPPER_EVENTS_INLINE", False),
+    "flush_seconds": float(os.environ.get("SHOPPER_EVENTS_FLUSH_SECONDS", 2.0)),
+    "batch": int(os.environ.get("SHOPPER_EVENTS_BATCH", 200)),
+}
 SEARCH_CANDIDATES = int(os.environ.get("SEARCH_CANDIDATES", 100))
 # Semantic hits below this cosine are not matches, so a meaningless query gets an empty result.
 SEARCH_MIN_SIMILARITY = float(os.environ.get("SEARCH_MIN_SIMILARITY", 0.3))

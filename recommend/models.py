@@ -207,7 +207,7 @@ class ReviewQueueProduct(Product):
 from recommend.bought_together.models import AssociationRule, PairOverride  # noqa: E402, F401
 
 # The product-vector store of the shared core (recommend.core.vectors).
-from recommend.core.models import ProductVector  # noqa: E402, F401
+from recommend.core.models import Experiment, ProductVector  # noqa: E402, F401
 
 # Taxonomy proposals and their changes (recommend.hierarchy).
 from recommend.hierarchy.models import ProposalChange, TaxonomyProposal  # noqa: E402, F401

@@ -15,6 +15,8 @@ def _isolated_storage(settings, tmp_path):
     settings.VAR_DIR = tmp_path / "var"
     # Without a broker, jobs run synchronously on commit, not in the embedded runner thread.
     settings.JOB_RUN_INLINE = True
+    # Storefront shopper events are written at once (no flusher thread racing the test's transaction).
+    settings.SHOPPER_EVENTS = {"inline": True}
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {
@@ -22,7 +24,10 @@ def _isolated_storage(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "artifacts")},
         },
     }
+    from recommend.core.vectors import query_cache_clear
+
     cache.clear()
+    query_cache_clear()  # a test's fake encoder never sees another test's cached query vectors
     yield
     cache.clear()
 

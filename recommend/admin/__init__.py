@@ -2,6 +2,7 @@
 
 from recommend.bought_together import admin as bought_together_admin  # noqa: F401
 from recommend.classification import admin as classification_admin  # noqa: F401
+from recommend.core import experiment_admin as experiment_admin  # model experiments: arms, evidence, promote
 from recommend.core import job_admin as job_admin
 from recommend.core import model_admin  # noqa: F401  (model versions: compare, activate, roll back)
 from recommend.duplicates import admin as duplicates_admin  # noqa: F401

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from catalog.models import Product
+from catalog.events import block_impression, event_record
+from catalog.models import Interaction, Product
 from recommend.bought_together.selectors import basket_completion, cart_products
 from recommend.bought_together.services import CART_SESSION_KEY, cart_add, cart_remove
 
@@ -17,6 +18,8 @@ COMPLETE_LIMIT = 4
 def cart_page(request: HttpRequest) -> HttpResponse:
     products = cart_products(product_ids=request.session.get(CART_SESSION_KEY, []))
     suggestions = basket_completion(product_ids=[p.pk for p in products], limit=COMPLETE_LIMIT)[1] if products else []
+    if suggestions:
+        block_impression("complete_basket")
     return render(request, "recommend/bought_together/cart.html", {"products": products, "suggestions": suggestions})
 
 
@@ -31,6 +34,7 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
 def cart_add_view(request: HttpRequest) -> HttpResponse:
     product = get_object_or_404(Product, pk=request.POST.get("product_id") or 0, is_active=True)
     cart_add(session=request.session, product_id=product.pk)
+    event_record(request, Interaction.Event.ADD_TO_CART, product_id=product.pk)
     messages.success(request, f"Added {product.title} to your cart.")
     return _back(request)
 

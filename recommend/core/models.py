@@ -1,9 +1,12 @@
-"""Tables of the shared core that are not the registry's: the product-vector store.
+"""Tables of the shared core that are not the registry's: the product-vector store, model experiments.
 
 Imported from `recommend/models.py` so Django registers them with the `recommend` app.
 """
 
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 class ProductVector(models.Model):
@@ -25,3 +28,54 @@ class ProductVector(models.Model):
 
     def __str__(self) -> str:
         return f"{self.encoder}:{bytes(self.text_hash).hex()}"
+
+
+class Experiment(models.Model):
+    """Staff split visitors between two model versions of one capability to promote a new model on evidence.
+
+    A visitor's arm is a stable hash of the experiment and their visitor id (session key), so the same
+    shopper always sees the same arm; `treatment_percent` of visitors get the treatment (arm B).
+    """
+
+    class Capability(models.TextChoices):
+        SIMILAR = "similar", "Similar items"
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=32, choices=Capability.choices, default=Capability.SIMILAR)
+    control = models.ForeignKey(
+        "recommend.ModelVersion", on_delete=models.PROTECT, related_name="+", help_text="Arm A (usually the active)."
+    )
+    treatment = models.ForeignKey(
+        "recommend.ModelVersion", on_delete=models.PROTECT, related_name="+", help_text="Arm B (the candidate)."
+    )
+    treatment_percent = models.PositiveSmallIntegerField(
+        default=50, validators=[MinValueValidator(1), MaxValueValidator(99)], help_text="Share of visitors in arm B."
+    )
+    is_running = models.BooleanField(default=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "recommend"
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"], condition=models.Q(is_running=True), name="one_running_experiment_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        if self.control_id and self.control_id == self.treatment_id:
+            errors["treatment"] = "Choose a different version from the control."
+        for name in ("control", "treatment"):
+            version = getattr(self, name) if getattr(self, f"{name}_id") else None
+            if version is not None and version.kind != self.kind:
+                errors[name] = f"This is a {version.kind} version; the experiment is on {self.kind}."
+            elif version is not None and version.status not in ("ready", "active", "retired"):
+                errors[name] = "Only a ready, active or retired version can serve shoppers."
+        if errors:
+            raise ValidationError(errors)

@@ -1,22 +1,22 @@
 """Product search (reads): lexical full-text match fused with semantic (embedding) similarity.
 
-Lexical: SQLite FTS5 (table `recommend_product_fts`, kept in step with the similar-items build
-and product saves) or PostgreSQL full-text search. Semantic: the query's sentence embedding
-against the active similar-items version's ANN index, so "iphone 12 case" also finds
-"back cover for Apple iPhone 12". The two rankings are merged by reciprocal rank fusion.
+Lexical: SQLite FTS5 (table `recommend_product_fts`) or PostgreSQL's GIN-indexed stored tsvector
+(`recommend_product_search`), both kept in step with the similar-items build and product saves.
+Semantic: the query's sentence embedding (cached per normalised query) against the active
+similar-items version's ANN index, so "iphone 12 case" also finds "back cover for Apple iPhone 12".
+The two rankings are merged by reciprocal rank fusion.
 """
 
 import re
 from typing import Any
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 
 from catalog.models import Product
 from catalog.selectors import product_list, products_in_subtree
 from recommend.ml.text_segment import segment_cjk
-from recommend.search.services import fts_available
+from recommend.search.services import fts_available, pg_index_available
 from recommend.similarity.selectors import semantic_neighbours
 from taxonomy.models import Category
 
@@ -38,15 +38,15 @@ def lexical_ids(query: str, limit: int) -> list[int]:
                 [match, limit],
             )
             return [row[0] for row in cursor.fetchall()]
-    vector = SearchVector("title", weight="A") + SearchVector("brand__name", weight="B")
-    search_query = SearchQuery(" | ".join(words), search_type="raw", config="english")
-    return list(
-        Product.objects.filter(is_active=True)
-        .annotate(rank=SearchRank(vector, search_query))
-        .filter(rank__gt=0)
-        .order_by("-rank")
-        .values_list("pk", flat=True)[:limit]
-    )
+    if pg_index_available():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT product_id FROM recommend_product_search, to_tsquery('english', %s) query"
+                " WHERE document @@ query ORDER BY ts_rank(document, query) DESC, product_id LIMIT %s",
+                [" | ".join(words), limit],
+            )
+            return [row[0] for row in cursor.fetchall()]
+    return []
 
 
 def semantic_ids(query: str, limit: int) -> list[tuple[int, float]]:
@@ -72,9 +72,18 @@ def product_search_page(
 ) -> dict[str, Any]:
     """One page of hits with `total` (distinct listings that match) and `total_capped` (the total
     counts only the first SEARCH_CANDIDATES of each ranking, so there may be more).
+    """
+    ranking = search_ranking(query=query, category_id=category_id)
+    hits = search_hits(ranking, ranking["ids"][offset : offset + limit])
+    return {"total": len(ranking["ids"]), "total_capped": ranking["capped"], "hits": hits}
+
+
+def search_ranking(*, query: str, category_id: int | None = None) -> dict[str, Any]:
+    """Every matching listing id, best first, with its fused score and what matched it.
 
     Semantic neighbours below SEARCH_MIN_SIMILARITY (cosine) are not matches: a query that means
     nothing ("xyzzyqwerty") gets an honest empty result instead of the 48 least-bad products.
+    The storefront filters this list by facets before it pages it.
     """
     candidates = settings.SEARCH_CANDIDATES
     lexical = lexical_ids(query, candidates)
@@ -106,15 +115,18 @@ def product_search_page(
         if found[pk] not in shown:
             shown.add(found[pk])
             distinct.append(pk)
-    chosen = distinct[offset : offset + limit]
+    return {"ids": distinct, "scores": scores, "sources": sources, "capped": capped}
+
+
+def search_hits(ranking: dict[str, Any], chosen: list[int]) -> list[dict[str, Any]]:
+    """The hits for some ids of a ranking, in that order, products loaded in one query."""
+    scores, sources = ranking["scores"], ranking["sources"]
     products = Product.objects.select_related("brand", "category").in_bulk(chosen)
-    ranked = [products[pk] for pk in chosen if pk in products]
-    hits = [
+    return [
         {
             "product": p,
             "score": round(scores[p.pk] * RRF_K, 4),
             "matched_by": "both" if len(sources[p.pk]) == 2 else next(iter(sources[p.pk])),
         }
-        for p in ranked
+        for p in (products[pk] for pk in chosen if pk in products)
     ]
-    return {"total": len(distinct), "total_capped": capped, "hits": hits}

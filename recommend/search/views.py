@@ -1,10 +1,13 @@
-"""Storefront pages served by recommend: search results (lexical + semantic)."""
+"""Storefront pages served by recommend: search results (lexical + semantic) with the category facets."""
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from recommend.search.selectors import product_search_page
+from catalog.events import event_record
+from catalog.facets import facet_filter, facet_selection, facets_for
+from catalog.models import Interaction, Product
+from recommend.search.selectors import search_hits, search_ranking
 
 SEARCH_PAGE_SIZE = 48
 
@@ -13,11 +16,24 @@ def search_page(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     number = request.GET.get("page", "1")
     number = int(number) if number.isdigit() and int(number) > 0 else 1
-    found = {"total": 0, "hits": []}
+    context = {"query": query, "hits": [], "total": 0, "facets": {}}
+    ids: list[int] = []
     if query:
+        ranking = search_ranking(query=query)
+        if number == 1:
+            event_record(request, Interaction.Event.SEARCH, query=query)
+        selection = facet_selection(request.GET)
+        matches = Product.objects.filter(pk__in=ranking["ids"])
+        ids = ranking["ids"]
+        if not selection.is_empty:
+            kept = set(facet_filter(matches, selection).values_list("pk", flat=True))
+            ids = [pk for pk in ids if pk in kept]
         offset = (number - 1) * SEARCH_PAGE_SIZE
-        found = product_search_page(query=query, limit=SEARCH_PAGE_SIZE, offset=offset)
+        context["hits"] = search_hits(ranking, ids[offset : offset + SEARCH_PAGE_SIZE])
+        context["facets"] = facets_for(matches, selection, request.GET) if ranking["ids"] else {}
     # A page object over the total only: the template's pager needs numbers, the hits are already this page's.
-    page = Paginator(range(found["total"]), SEARCH_PAGE_SIZE).get_page(number)
-    context = {"query": query, "hits": found["hits"], "total": found["total"], "page": page}
+    page = Paginator(range(len(ids)), SEARCH_PAGE_SIZE).get_page(number)
+    params = request.GET.copy()
+    params.pop("page", None)
+    context.update(total=len(ids), page=page, page_query=params.urlencode())
     return render(request, "storefront/search.html", context)

@@ -51,13 +51,16 @@ def _stored(version_id: int, product: Product, strategy: str, limit: int, scope:
     ]
 
 
-def similar_products(*, product: Product, strategy: str, limit: int, scope: str = "any") -> dict[str, Any]:
-    """{"model_version", "strategy", "fallback", "results": [...]} for the active similar-items version.
+def similar_products(
+    *, product: Product, strategy: str, limit: int, scope: str = "any", version_id: int | None = None
+) -> dict[str, Any]:
+    """{"model_version", "strategy", "fallback", "results": [...]} for the active similar-items version
+    (or `version_id`: an experiment's arm).
 
     Cold start: a product without behaviour gets its content neighbours (fallback="content");
     a product newer than the version is embedded on the fly and searched in the version's index.
     """
-    version_id = active_version_id(ModelVersion.Kind.SIMILAR)
+    version_id = version_id or active_version_id(ModelVersion.Kind.SIMILAR)
     if version_id is None:
         return {"model_version": None, "strategy": strategy, "fallback": None, "results": []}
     key = f"similar:{version_id}:{product.pk}:{product.category_id}:{strategy}:{limit}:{scope}"
@@ -119,5 +122,5 @@ def semantic_neighbours(*, text: str, limit: int) -> list[tuple[int, float]]:
     loaded = active_artifact()
     if loaded is None:
         return []
-    ids, scores = loaded[1].neighbours(core_vectors.encode_texts([text]), limit)
+    ids, scores = loaded[1].neighbours(core_vectors.encode_query(text), limit)
     return [(int(pk), float(score)) for pk, score in zip(ids[0], scores[0], strict=True) if int(pk) >= 0]

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from catalog.events import block_impression
 from catalog.models import Product
 from recommend.bought_together.selectors import bought_together_for_product
 from recommend.bought_together.services import CART_SESSION_KEY
@@ -15,6 +16,8 @@ register = template.Library()
 def bought_together_block(context: template.Context, product: Product, limit: int = 4) -> dict[str, Any]:
     request = context.get("request")
     _version, suggestions = bought_together_for_product(product=product, limit=limit)
+    if suggestions:
+        block_impression("bought_together")
     cart = request.session.get(CART_SESSION_KEY, []) if request is not None else []
     return {
         "product": product,

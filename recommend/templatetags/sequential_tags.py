@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from catalog.events import block_impression
 from catalog.models import Product
 from recommend.sequential.selectors import also_viewed as also_viewed_items
 from recommend.sequential.selectors import recommendations_for, visitor_ids_for_request
@@ -15,6 +16,8 @@ register = template.Library()
 def recommended_for_you(context: dict[str, Any], limit: int = 8) -> dict[str, Any]:
     request = context["request"]
     payload = recommendations_for(visitor_ids=visitor_ids_for_request(request), limit=limit)
+    if payload["results"]:
+        block_impression("recommended")
     return {
         "items": payload["results"],
         "fallback": payload["fallback"],
@@ -25,4 +28,7 @@ def recommended_for_you(context: dict[str, Any], limit: int = 8) -> dict[str, An
 
 @register.inclusion_tag("recommend/sequential/also_viewed.html")
 def also_viewed(product: Product, limit: int = 8) -> dict[str, Any]:
-    return {"items": also_viewed_items(product=product, limit=limit)}
+    items = also_viewed_items(product=product, limit=limit)
+    if items:
+        block_impression("also_viewed")
+    return {"items": items}

@@ -3,8 +3,10 @@
 import zlib
 
 import numpy as np
+import pytest
 
 from recommend.core import vectors
+from recommend.hierarchy.services import proposal_build_start
 from tests.factories import BrandFactory, ProductFactory
 
 GROUPS = {
@@ -44,3 +46,22 @@ def make_catalog(tree):
                     ProductFactory(title=pattern.format(c=colour.title()), category=tree[category], brand=brands[group])
                 )
     return products
+
+
+# Fixtures shared by the proposal test modules (imported there by name).
+@pytest.fixture(autouse=True)
+def fake_encoder(monkeypatch):
+    install_fake_encoder(monkeypatch)
+
+
+@pytest.fixture
+def catalog(tree):
+    return make_catalog(tree)
+
+
+@pytest.fixture
+def built(catalog, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        proposal = proposal_build_start(depth=2)
+    proposal.refresh_from_db()
+    return proposal

@@ -3,6 +3,7 @@
 A hashed bag-of-words encoder replaces the sentence encoder and the catalog has four obvious groups (see
 tests/hierarchy_helpers.py), so a build takes about a second. API and maintenance: test_taxonomy_proposals_api.py.
 """
+# ruff: noqa: F811  (the fixtures imported from tests.hierarchy_helpers are parameters here)
 
 import html
 
@@ -21,27 +22,9 @@ from recommend.models import Job, ModelVersion
 from taxonomy.models import Category
 from taxonomy.services import category_rename
 from tests.factories import CategoryFactory, StaffFactory
-from tests.hierarchy_helpers import install_fake_encoder, make_catalog
+from tests.hierarchy_helpers import built, catalog, fake_encoder  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fake_encoder(monkeypatch):
-    install_fake_encoder(monkeypatch)
-
-
-@pytest.fixture
-def catalog(tree):
-    return make_catalog(tree)
-
-
-@pytest.fixture
-def built(catalog, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        proposal = proposal_build_start(depth=2)
-    proposal.refresh_from_db()
-    return proposal
 
 
 def product_rows():

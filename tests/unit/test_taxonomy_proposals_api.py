@@ -1,4 +1,5 @@
 """Taxonomy proposals: the REST API, the diff rules on plain rows, placing new products and the fit check."""
+# ruff: noqa: F811  (the fixtures imported from tests.hierarchy_helpers are parameters here)
 
 from datetime import timedelta
 
@@ -19,28 +20,10 @@ from recommend.hierarchy.services import changes_accept_all, proposal_apply, pro
 from recommend.hierarchy.tasks import scheduled_fit_check
 from recommend.models import Job
 from tests.factories import AttributeFactory, BrandFactory, ProductFactory, StaffFactory
-from tests.hierarchy_helpers import install_fake_encoder, make_catalog
+from tests.hierarchy_helpers import built, catalog, fake_encoder  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("api:taxonomy-proposal-list")
-
-
-@pytest.fixture(autouse=True)
-def fake_encoder(monkeypatch):
-    install_fake_encoder(monkeypatch)
-
-
-@pytest.fixture
-def catalog(tree):
-    return make_catalog(tree)
-
-
-@pytest.fixture
-def built(catalog, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        proposal = proposal_build_start(depth=2)
-    proposal.refresh_from_db()
-    return proposal
 
 
 def client_for(user):

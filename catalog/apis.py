@@ -20,6 +20,7 @@ from catalog.importers.interactions import parse_timestamp
 from catalog.models import Brand, Interaction, Product
 from catalog.selectors import (
     brand_list,
+    db_id,
     product_detail_queryset,
     product_list,
     products_by_reference,
@@ -192,9 +193,9 @@ class ProductReferenceField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> Product:
         if self.by == "pk":
-            if isinstance(data, bool) or not str(data).isdigit():
+            key: Any = db_id(data)
+            if key is None:
                 self.fail("invalid")
-            key: Any = int(data)
         else:
             key = str(data)
         known = self.context.get("products")

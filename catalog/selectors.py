@@ -9,6 +9,21 @@ from catalog.brand_rules import brand_is_suspect
 from catalog.models import Brand, Product, ProductAttributeValue
 from taxonomy.models import Category
 
+MAX_DB_ID = 2**63 - 1  # BigAutoField (and SQLite INTEGER): a larger id can name no row and overflows the driver
+
+
+def db_id(value: Any) -> int | None:
+    """`value` as a row id when it is one: ASCII digits (not "²" or "٣") and in the database's range; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 < number <= MAX_DB_ID else None
+
 
 def products_in_subtree(queryset: QuerySet[Product], category: Category) -> QuerySet[Product]:
     """Products of a category and all its descendants, from the MPTT bounds (no subquery)."""
@@ -61,9 +76,9 @@ def products_by_reference(items: Any) -> dict[str, dict[Any, Product]]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        pk, sku = item.get("product"), item.get("sku")
-        if isinstance(pk, int | str) and not isinstance(pk, bool) and str(pk).isdigit():
-            ids.add(int(pk))
+        pk, sku = db_id(item.get("product")), item.get("sku")
+        if pk is not None:
+            ids.add(pk)
         if isinstance(sku, str) and sku:
             skus.add(sku)
     return {
@@ -82,8 +97,8 @@ def brand_list(*, name_contains: str = "") -> QuerySet[Brand]:
 
 def brands_by_reference(*, references: list[str]) -> tuple[list[Brand], list[str]]:
     """Brands named by id or slug, in one query; returns (brands, the references that match none)."""
-    ids = {int(ref) for ref in references if ref.strip().isdigit()}
-    slugs = {ref.strip() for ref in references if not ref.strip().isdigit()}
+    ids = {pk for ref in references if (pk := db_id(ref)) is not None}
+    slugs = {ref.strip() for ref in references if db_id(ref) is None}
     brands = list(Brand.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs)))
     known = {str(b.pk) for b in brands} | {b.slug for b in brands}
     unknown = [ref for ref in references if ref.strip() not in known]

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
+from catalog.brands import brand_known_ids, brands_ensure
 from catalog.importers import ImportReport, InteractionMapping, ProductMapping, import_interactions, import_products
 from catalog.importers.base import ProgressCallback, read_rows
 from catalog.importers.presets import PRESETS, ImportStep
@@ -85,19 +85,15 @@ def import_file(
 
 
 def brand_get_or_create(*, name: str) -> Brand | None:
-    """The brand called `name` (created on first use); None for a blank name."""
+    """The brand called `name` ignoring case (created on first use), as the importers resolve it; None for blank."""
     name = name.strip()
     if not name:
         return None
-    existing = Brand.objects.filter(name__iexact=name).first()
+    existing = Brand.objects.filter(name=name).first()
     if existing is not None:
         return existing
-    base = slugify(name, allow_unicode=True)[:240] or "brand"
-    taken = set(Brand.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return Brand.objects.create(name=name, slug=slug)
+    known = brands_ensure([name], brand_known_ids())
+    return Brand.objects.get(pk=known[name.casefold()])
 
 
 def _product_fields(data: dict[str, Any]) -> dict[str, Any]:

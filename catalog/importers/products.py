@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.utils.text import slugify
 
 from catalog.brand_rules import brand_is_suspect
+from catalog.brands import brand_known_ids, brands_ensure
 from catalog.importers.base import (
     DataQuality,
     ImportReport,
@@ -25,7 +25,7 @@ from catalog.importers.base import (
     parse_decimal,
     run_import,
 )
-from catalog.models import Brand, Product, ProductAttributeValue
+from catalog.models import Product, ProductAttributeValue
 from catalog.signals import products_imported
 from taxonomy.models import AttributeNode
 from taxonomy.services import (
@@ -162,7 +162,7 @@ class ProductWriter:
             has_price_column=bool(mapping.columns.get("price")), has_brand_column=bool(mapping.columns.get("brand"))
         )
         self.resolver = CategoryPathResolver()
-        self.brand_ids: dict[str, int] = {name.casefold(): pk for pk, name in Brand.objects.values_list("pk", "name")}
+        self.brand_ids: dict[str, int] = brand_known_ids()
         self.attributes: dict[str, AttributeNode] = {}
         self.enum_values: dict[tuple[int, str], int] = {}
         self.product_ids: list[int] = []
@@ -171,21 +171,7 @@ class ProductWriter:
         return self.brand_ids.get(name.casefold()) if name else None
 
     def ensure_brands(self, names: Iterable[str]) -> None:
-        missing = {n for n in names if n and n.casefold() not in self.brand_ids}
-        if not missing:
-            return
-        taken = set(Brand.objects.values_list("slug", flat=True))
-        new = []
-        for name in sorted(missing):
-            base = slugify(name, allow_unicode=True)[:240] or "brand"
-            slug, n = base, 2
-            while slug in taken:
-                slug, n = f"{base}-{n}", n + 1
-            taken.add(slug)
-            new.append(Brand(name=name, slug=slug))
-        Brand.objects.bulk_create(new, ignore_conflicts=True)
-        for pk, name in Brand.objects.filter(name__in=missing).values_list("pk", "name"):
-            self.brand_ids[name.casefold()] = pk
+        brands_ensure(names, self.brand_ids)
 
     def attribute(self, name: str) -> AttributeNode:
         if name not in self.attributes:

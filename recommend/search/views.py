@@ -7,12 +7,15 @@ from django.shortcuts import render
 from recommend.search.selectors import product_search_page
 
 SEARCH_PAGE_SIZE = 48
+MAX_PAGE = 10_000
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
-    number = request.GET.get("page", "1")
-    number = int(number) if number.isdigit() and int(number) > 0 else 1
+    # A NUL byte cannot reach PostgreSQL (the driver refuses it): typed or pasted, it is dropped.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
+    raw = request.GET.get("page", "1")
+    # ASCII digits only ("²".isdigit() is True but int() refuses it); a page past the last shows the last.
+    number = min(int(raw), MAX_PAGE) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
     found = {"total": 0, "hits": []}
     if query:
         offset = (number - 1) * SEARCH_PAGE_SIZE

@@ -118,8 +118,16 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
+            # Redis down or hanging: every cache call gives up within the timeout and acts as a miss, so
+            # pages and reads fall back to the database instead of answering 500 (or hanging the worker).
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
+                "SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
+                "IGNORE_EXCEPTIONS": True,
+            },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -201,8 +209,10 @@ JOB_HARD_LIMIT_GRACE_SECONDS = 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": max(JOB_TIME_LIMITS.values()) + JOB_HARD_LIMIT_GRACE_SECONDS + 3600,
     "socket_connect_timeout": 3,
+    "socket_timeout": 5,  # a hanging Redis fails the publish instead of hanging the request
 }
-# A request that enqueues while the broker is down gives up within about a second (the job is marked failed).
+# A request that enqueues while the broker is down gives up within about a second: a job staff started is marked
+# failed (they are told); automatic follow-ups and per-product tasks stay queued and the sweep sends them later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))  # a job that kills its worker is not redelivered forever
 JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 15))

@@ -6,6 +6,7 @@ SECRET_KEY switches to the production shape (PostgreSQL, Redis cache + broker, D
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -24,6 +25,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate ("60/min") from the environment; "off" or API_THROTTLE=0 means no limit."""
+    value = os.environ.get(name, default).strip()
+    return None if value.lower() in {"off", "none", ""} or not env_bool("API_THROTTLE", True) else value
 
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -53,6 +60,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "mptt",
+    "axes",
     "taxonomy",
     "catalog",
     "recommend",
@@ -71,6 +79,8 @@ MIDDLEWARE = [
     "recommend.core.followups.FollowupMessagesMiddleware",
     # With DEBUG on (embedded demo) shoppers still get the site's 404 page, not Django's debug page.
     "catalog.middleware.StorefrontNotFoundMiddleware",
+    # Admin login lockout (django-axes): last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
 ]
 DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 
@@ -131,6 +141,18 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin login: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked
+# for AXES_COOLOFF_MINUTES (429); a good login resets the count. Attempts are kept in the database.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -174,6 +196,18 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 24,
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttles.AnonThrottle",
+        "config.throttles.UserThrottle",
+        "config.throttles.ScopeThrottle",
+    ],
+    # Per client and scope; "off" (or API_THROTTLE=0 for all, as the load benchmarks do) switches one off.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("THROTTLE_ANON_RATE", "300/min"),
+        "user": env_rate("THROTTLE_USER_RATE", "1200/min"),
+        "classify": env_rate("THROTTLE_CLASSIFY_RATE", "30/min"),
+        "search": env_rate("THROTTLE_SEARCH_RATE", "60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop intelligence API",
@@ -294,7 +328,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # FAISS reports at INFO which CPU build it loaded, after two tracebacks-like lines: not news.
-    "loggers": {"faiss.loader": {"level": "WARNING"}},
+    # axes.apps logs "AXES: BEGIN version ..." at INFO on every start (lockouts log at WARNING from axes.handlers).
+    "loggers": {"faiss.loader": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
 
 if not DEBUG:

@@ -127,10 +127,14 @@ class ProductListApi(generics.ListCreateAPIView):
 
 
 class ProductDetailApi(generics.RetrieveUpdateAPIView):
-    """One product with its category path and attribute values; staff may update it."""
+    """One product with its category path and attribute values; staff may update it.
+
+    A hidden (inactive or merged) product is 404, as in the storefront, except for staff who may change products.
+    """
 
     def get_queryset(self) -> QuerySet[Product]:
-        return product_detail_queryset()
+        queryset = product_detail_queryset()
+        return queryset if self.request.user.has_perm("catalog.change_product") else queryset.filter(is_active=True)
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return ProductDetailOutput if self.request.method == "GET" else ProductInput

@@ -48,7 +48,7 @@ class ProductBoughtTogetherApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        product = get_object_or_404(Product.objects.only("pk"), pk=pk)
+        product = get_object_or_404(Product.objects.only("pk"), pk=pk, is_active=True)
         version, suggestions = bought_together_for_product(product=product, limit=params.validated_data["limit"])
         return Response({"product_id": product.pk, **_payload(version, suggestions)})
 

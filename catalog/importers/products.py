@@ -20,6 +20,7 @@ from catalog.importers.base import (
     ImportReport,
     ProgressCallback,
     Row,
+    RowError,
     RowInvalid,
     clean_text,
     parse_decimal,
@@ -94,7 +95,7 @@ def _field(row: Row, mapping: ProductMapping, name: str) -> tuple[str, str]:
 
 def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> ProductRecord:
     if "__error__" in row:
-        raise RowInvalid("(row)", row["__error__"])
+        raise RowInvalid(row.get("__error_column__", "(row)"), row["__error__"])
     if mapping.transform is not None:
         row = mapping.transform(row)
     sku_column, sku = _field(row, mapping, "sku")
@@ -154,10 +155,12 @@ def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> Product
 class ProductWriter:
     """Writes batches of records; holds the caches that make a 20k-row import a few dozen queries."""
 
-    def __init__(self, mapping: ProductMapping, report: ImportReport) -> None:
+    def __init__(self, mapping: ProductMapping, report: ImportReport, *, strict: bool = False) -> None:
         self.batch_size = settings.IMPORT_BATCH_SIZE
         self.mapping = mapping
         self.report = report
+        self.strict = strict
+        self.sku_rows: dict[str, int] = {}  # the first row of each SKU in this file
         self.quality = report.quality = DataQuality(
             has_price_column=bool(mapping.columns.get("price")), has_brand_column=bool(mapping.columns.get("brand"))
         )
@@ -190,6 +193,7 @@ class ProductWriter:
 
     def parse(self, number: int, row: Row) -> ProductRecord:
         record = parse_product_row(number, row, self.mapping)
+        self.check_repeated_sku(number, record.sku)
         self.quality.count(
             has_price=record.price is not None,
             brand=record.brand,
@@ -197,6 +201,17 @@ class ProductWriter:
             rejected_value=record.brand_rejected,
         )
         return record
+
+    def check_repeated_sku(self, number: int, sku: str) -> None:
+        """A SKU twice in one file: strict refuses the file; otherwise the later row wins and the report says so."""
+        first = self.sku_rows.setdefault(sku, number)
+        if first == number:
+            return
+        column = self.mapping.columns.get("sku", "sku")
+        if self.strict:
+            raise RowInvalid(column, f"SKU {sku!r} is also on row {first}; a SKU may appear once per file")
+        reason = f"SKU {sku!r} is also on row {first}: this later row replaced it"
+        self.report.warnings.append(RowError(self.report.file, number, column, reason))
 
     def finish(self) -> None:
         self.resolver.finish()
@@ -288,7 +303,7 @@ def import_products(
     """Import product rows. Bad rows are reported (file, row, column, reason) and skipped;
     with `strict=True` any bad row aborts the whole import and nothing is written."""
     report = ImportReport(file=file_name)
-    writer = ProductWriter(mapping, report)
+    writer = ProductWriter(mapping, report, strict=strict)
     run_import(
         rows,
         writer=writer,

@@ -41,12 +41,12 @@ class ProductBoughtTogetherApi(APIView):
 
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class BasketCompleteInput(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=4)
 
-    @extend_schema(parameters=[InputSerializer], responses={200: SuggestionOutputSerializer(many=True)})
+    @extend_schema(parameters=[BasketCompleteInput], responses={200: SuggestionOutputSerializer(many=True)})
     def get(self, request: Request, pk: int) -> Response:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.BasketCompleteInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         product = get_object_or_404(Product.objects.only("pk"), pk=pk, is_active=True)
         version, suggestions = bought_together_for_product(product=product, limit=params.validated_data["limit"])
@@ -59,7 +59,7 @@ class BasketCompleteApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []  # a public read: no session, so no CSRF token needed from a cart script
 
-    class InputSerializer(serializers.Serializer):
+    class BasketCompleteInput(serializers.Serializer):
         product_ids = serializers.ListField(
             child=serializers.IntegerField(min_value=1), min_length=1, max_length=BASKET_MAX_PRODUCTS
         )
@@ -72,9 +72,9 @@ class BasketCompleteApi(APIView):
                 raise serializers.ValidationError(f"unknown product id(s): {', '.join(map(str, unknown[:10]))}")
             return value
 
-    @extend_schema(request=InputSerializer, responses={200: SuggestionOutputSerializer(many=True)})
+    @extend_schema(request=BasketCompleteInput, responses={200: SuggestionOutputSerializer(many=True)})
     def post(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.data)
+        params = self.BasketCompleteInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         version, suggestions = basket_completion(product_ids=data["product_ids"], limit=data["limit"])

@@ -89,7 +89,7 @@ class JobListApi(generics.ListAPIView):
     permission_classes = [CanViewJobs]
     serializer_class = JobOutput
 
-    class InputSerializer(serializers.Serializer):
+    class JobStartInput(serializers.Serializer):
         preset = serializers.ChoiceField(choices=sorted(PRESETS))
         limit = serializers.IntegerField(required=False, min_value=1)
         strict = serializers.BooleanField(default=False)
@@ -97,12 +97,12 @@ class JobListApi(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Job]:
         return Job.objects.all()
 
-    @extend_schema(request=InputSerializer, responses={202: JobOutput, 503: dict})
+    @extend_schema(request=JobStartInput, responses={202: JobOutput, 503: dict})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         permission, refusal = START_PERMISSIONS[Job.Kind.IMPORT]
         if not request.user.has_perm(permission):
             return Response({"detail": refusal}, status=status.HTTP_403_FORBIDDEN)
-        params = self.InputSerializer(data=request.data)
+        params = self.JobStartInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = {**params.validated_data, "data_dir": str(settings.SHOP_DATA_DIR)}
         return job_accepted_response(job_create(kind=Job.Kind.IMPORT, params=data, user=request.user), request.user)

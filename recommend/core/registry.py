@@ -120,6 +120,10 @@ def artifact_local_path(*, version: ModelVersion) -> Path:
     """A verified local copy of the version's artifact, downloaded once per machine."""
     if not version.artifact_path:
         raise FileNotFoundError(f"{version} has no artifact.")
+    if not version.artifact_checksum:
+        # Only artifact_store records a path, always with its checksum: an empty one was written by hand or
+        # by something else, and an unverified file must never be unpickled.
+        raise ArtifactChecksumError(f"{version} has no recorded checksum: its artifact cannot be verified.")
     local = (
         Path(settings.VAR_DIR) / "model_cache" / version.kind / f"v{version.version}" / Path(version.artifact_path).name
     )
@@ -132,7 +136,7 @@ def artifact_local_path(*, version: ModelVersion) -> Path:
     ):
         shutil.copyfileobj(source, target)
     temporary = Path(target.name)
-    if version.artifact_checksum and sha256_of(temporary) != version.artifact_checksum:
+    if sha256_of(temporary) != version.artifact_checksum:
         temporary.unlink()
         raise ArtifactChecksumError(f"Checksum mismatch for {version}: the artifact was changed after training.")
     temporary.replace(local)  # atomic: readers never see a half-written file

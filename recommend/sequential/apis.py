@@ -60,13 +60,13 @@ class NotInterestedApi(APIView):
 
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class NotInterestedInput(serializers.Serializer):
         product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
         visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=NotInterestedInput, responses={201: dict})
     def post(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.data)
+        params = self.NotInterestedInput(data=request.data)
         params.is_valid(raise_exception=True)
         if not params.validated_data["visitor"] and not request.session.session_key:
             request.session.save()  # an anonymous visitor needs a key to remember the dislike by

@@ -115,6 +115,9 @@ TEMPLATES = [
 if DATABASE_URL:
     # Health checks: a connection PostgreSQL dropped (restart, idle timeout) is replaced, not reused to fail.
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # An unreachable database fails a request (and /readyz) in seconds instead of hanging the worker.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from catalog import urls as catalog_urls
 from config.api_root import ApiRootApi
+from config.health import healthz, readyz
 from recommend import urls as recommend_urls
 from taxonomy import urls as taxonomy_urls
 
@@ -13,6 +14,8 @@ api_v1 = catalog_urls.api_urlpatterns + taxonomy_urls.api_urlpatterns + recommen
 api_v1 = [path("", ApiRootApi.as_view(patterns=api_v1), name="api-root"), *api_v1]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -58,3 +58,21 @@ def test_a_product_write_is_kept_with_redis_down(redis_unreachable, staff_api_cl
 
     assert response.status_code == 201, response.content
     assert Product.objects.filter(sku="R1").exists()
+
+
+def test_readyz_is_ready_on_the_real_services_and_503_with_redis_down(real_services, client, monkeypatch):
+    checks = client.get("/readyz").json()["checks"]
+    assert all(checks[name]["ok"] for name in ("database", "cache", "broker", "models")), checks
+
+    dead_cache = {"default": {**settings.CACHES["default"], "LOCATION": DEAD}}
+    current_app._pool = None
+    monkeypatch.setattr(current_app.conf, "broker_url", DEAD)
+    monkeypatch.setattr(current_app.conf, "broker_write_url", DEAD)
+    with override_settings(CACHES=dead_cache):
+        response = client.get("/readyz")
+    monkeypatch.undo()
+    current_app._pool = None
+
+    down = response.json()["checks"]
+    assert response.status_code == 503 and not down["cache"]["ok"] and not down["broker"]["ok"]
+    assert down["database"]["ok"] and down["broker"]["ms"] < 5000

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.api_fields import RowIdRelatedField
 from catalog.filters import ProductFilter, StrictOrderingFilter
 from catalog.importers.base import RowInvalid
 from catalog.importers.interactions import parse_timestamp
@@ -39,7 +40,7 @@ class CategoryRefSerializer(serializers.ModelSerializer):
 
 
 class ProductListOutput(serializers.ModelSerializer):
-    brand = serializers.CharField(source="brand.name", default=None)
+    brand = serializers.CharField(source="brand.name", default=None, allow_null=True)
     category = CategoryRefSerializer(allow_null=True)
     url = serializers.CharField(source="get_absolute_url")
     price_display = serializers.SerializerMethodField(
@@ -92,7 +93,7 @@ class ProductInput(serializers.ModelSerializer):
     """Validation only: the write itself is `product_create` / `product_update` in catalog.services."""
 
     brand = serializers.CharField(required=False, allow_blank=True, max_length=255, write_only=True)
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    category = RowIdRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
 
     class Meta:
         model = Product

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Product
+from catalog.selectors import MAX_DB_ID
 from recommend.bought_together.selectors import MAX_LIMIT, Suggestion, basket_completion, bought_together_for_product
 from recommend.core.payloads import product_payload
 
@@ -20,11 +21,26 @@ BASKET_MAX_PRODUCTS = 100
 class SuggestionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
+    brand = serializers.CharField(allow_null=True)
     url = serializers.CharField()
     price = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+    image_url = serializers.CharField(allow_blank=True)
     score = serializers.FloatField()
     signal = serializers.ChoiceField(choices=["pinned", "rules", "graph", "content"])
     evidence = serializers.CharField(help_text="why, in a shopper's words")
+
+
+class BoughtTogetherOutput(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    model_version = serializers.IntegerField(allow_null=True, help_text="null before any build")
+    results = SuggestionOutputSerializer(many=True)
+
+
+class BasketCompleteOutput(serializers.Serializer):
+    product_ids = serializers.ListField(child=serializers.IntegerField())
+    model_version = serializers.IntegerField(allow_null=True, help_text="null before any build")
+    results = SuggestionOutputSerializer(many=True)
 
 
 def _payload(model_version: int | None, suggestions: list[Suggestion]) -> dict[str, Any]:
@@ -41,12 +57,12 @@ class ProductBoughtTogetherApi(APIView):
 
     permission_classes = [AllowAny]
 
-    class BasketCompleteInput(serializers.Serializer):
+    class BoughtTogetherInput(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=4)
 
-    @extend_schema(parameters=[BasketCompleteInput], responses={200: SuggestionOutputSerializer(many=True)})
+    @extend_schema(parameters=[BoughtTogetherInput], responses={200: BoughtTogetherOutput})
     def get(self, request: Request, pk: int) -> Response:
-        params = self.BasketCompleteInput(data=request.query_params)
+        params = self.BoughtTogetherInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         product = get_object_or_404(Product.objects.only("pk"), pk=pk, is_active=True)
         version, suggestions = bought_together_for_product(product=product, limit=params.validated_data["limit"])
@@ -61,7 +77,9 @@ class BasketCompleteApi(APIView):
 
     class BasketCompleteInput(serializers.Serializer):
         product_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), min_length=1, max_length=BASKET_MAX_PRODUCTS
+            child=serializers.IntegerField(min_value=1, max_value=MAX_DB_ID),
+            min_length=1,
+            max_length=BASKET_MAX_PRODUCTS,
         )
         limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=4)
 
@@ -72,7 +90,7 @@ class BasketCompleteApi(APIView):
                 raise serializers.ValidationError(f"unknown product id(s): {', '.join(map(str, unknown[:10]))}")
             return value
 
-    @extend_schema(request=BasketCompleteInput, responses={200: SuggestionOutputSerializer(many=True)})
+    @extend_schema(request=BasketCompleteInput, responses={200: BasketCompleteOutput})
     def post(self, request: Request) -> Response:
         params = self.BasketCompleteInput(data=request.data)
         params.is_valid(raise_exception=True)

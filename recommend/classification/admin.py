@@ -165,13 +165,13 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         own = [
             path(
-                "accept/<int:suggestion_id>/",
+                "accept/<id:suggestion_id>/",
                 self.admin_site.admin_view(self.accept_view),
                 name="recommend_reviewqueue_accept",
             ),
             path("train/", self.admin_site.admin_view(self.train_view), name="recommend_train_classifier"),
             path(
-                "train/<int:job_id>/cancel/",
+                "train/<id:job_id>/cancel/",
                 self.admin_site.admin_view(self.train_cancel_view),
                 name="recommend_train_classifier_cancel",
             ),

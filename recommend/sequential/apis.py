@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.api_fields import RowIdRelatedField
 from catalog.models import Product
 from recommend.sequential.selectors import explanation_for, recommendations_for, visitor_ids_for_request
 from recommend.sequential.services import feedback_not_interested
@@ -61,7 +62,7 @@ class NotInterestedApi(APIView):
     permission_classes = [AllowAny]
 
     class NotInterestedInput(serializers.Serializer):
-        product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+        product = RowIdRelatedField(queryset=Product.objects.all())
         visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
 
     @extend_schema(request=NotInterestedInput, responses={201: dict})

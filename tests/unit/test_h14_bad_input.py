@@ -117,3 +117,46 @@ def test_oversized_api_body_is_a_json_error(staff_api_client, settings):
     assert response.status_code in (400, 413)
     assert response["Content-Type"].startswith("application/json")
     assert "detail" in response.json()
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"/api/v1/products/{HUGE}/",
+        f"/api/v1/products/{HUGE}/similar/",
+        f"/api/v1/products/{HUGE}/bought-together/",
+        f"/api/v1/categories/{HUGE}/",
+        f"/p/{HUGE}/",
+    ],
+)
+def test_an_id_past_64_bits_in_the_path_is_a_404(client, url):
+    assert client.get(url).status_code == 404
+
+
+def test_a_category_filter_past_64_bits_is_a_400(api_client):
+    response = api_client.get("/api/v1/products/", {"category": HUGE})
+
+    assert response.status_code == 400 and "category" in response.json()
+
+
+def test_a_product_with_a_category_id_past_64_bits_is_a_400(staff_api_client):
+    response = staff_api_client.post(
+        "/api/v1/products/", {"sku": "S1", "title": "T", "category": int(HUGE)}, format="json"
+    )
+
+    assert response.status_code == 400 and "category" in response.json()
+
+
+def test_basket_completion_with_an_id_past_64_bits_is_a_400(api_client):
+    response = api_client.post("/api/v1/basket/complete/", {"product_ids": [int(HUGE)]}, format="json")
+
+    assert response.status_code == 400 and "product_ids" in response.json()
+
+
+def test_not_interested_with_an_id_past_64_bits_is_a_400(api_client):
+    response = api_client.post("/api/v1/recommendations/not-interested/", {"product": int(HUGE)}, format="json")
+
+    assert response.status_code == 400 and "product" in response.json()

@@ -294,6 +294,7 @@ class InteractionIngestApi(APIView):
     class InteractionIngestOutput(serializers.Serializer):
         created = serializers.IntegerField(help_text="Events stored.")
         duplicates = serializers.IntegerField(help_text="Events skipped because their event_id was already stored.")
+        declined = serializers.IntegerField(help_text="Events not stored: the shopper switched personalisation off.")
 
     @extend_schema(
         request=InteractionInput(many=True),

@@ -132,3 +132,15 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.visitor_id} {self.event} {self.product_id or self.query}"
+
+
+class VisitorPreference(models.Model):
+    """A shopper's privacy choice per visitor id (session key or linked id): with personalisation off, no new
+    events are stored for that id and recommendations ignore its history."""
+
+    visitor_id = models.CharField(max_length=64, unique=True)
+    personalised = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.visitor_id}: personalisation {'on' if self.personalised else 'off'}"

@@ -6,7 +6,7 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from catalog.brand_rules import brand_is_suspect
-from catalog.models import Brand, Product, ProductAttributeValue
+from catalog.models import Brand, Interaction, Product, ProductAttributeValue, VisitorPreference
 from taxonomy.models import Category
 
 MAX_DB_ID = 2**63 - 1  # BigAutoField (and SQLite INTEGER): a larger id can name no row and overflows the driver
@@ -108,3 +108,26 @@ def brands_by_reference(*, references: list[str]) -> tuple[list[Brand], list[str
 def suspect_brand_ids() -> list[int]:
     """Brands whose name is only a colour or a fit ("Slim", "Regular Fit"), left by older imports or hand edits."""
     return [pk for pk, name in Brand.objects.values_list("pk", "name") if brand_is_suspect(name)]
+
+
+def visitor_history(*, visitor_ids: list[str]) -> list[dict[str, Any]]:
+    """Every stored event of these visitor ids, newest first, as the shopper's data export shows it."""
+    rows = Interaction.objects.filter(visitor_id__in=visitor_ids).order_by("-timestamp", "-pk")
+    fields = ("visitor_id", "event", "product_id", "product__title", "query", "order_id", "timestamp")
+    return [
+        {
+            "visitor_id": visitor,
+            "event": event,
+            "product_id": product_id,
+            "product_title": title,
+            "query": query,
+            "order_id": order_id,
+            "timestamp": timestamp.isoformat(),
+        }
+        for visitor, event, product_id, title, query, order_id, timestamp in rows.values_list(*fields)
+    ]
+
+
+def personalisation_enabled(*, visitor_ids: list[str]) -> bool:
+    """False once the shopper switched personalisation off for any of their ids."""
+    return not VisitorPreference.objects.filter(visitor_id__in=visitor_ids, personalised=False).exists()

@@ -349,6 +349,9 @@ RECOMMEND_EXPLAIN_METHOD = os.environ.get("RECOMMEND_EXPLAIN_METHOD", "attention
 RECOMMEND_REASON_MIN_WEIGHT = 0.2  # a second or third history item is named only above this weight
 RECOMMEND_NEAR_DUPLICATE_SCORE = float(os.environ.get("RECOMMEND_NEAR_DUPLICATE_SCORE", 0.9))  # hidden with a dislike
 RECOMMEND_TRENDING_TOP = 20  # "Popular in <category> this week": the top N of a category over 7 days
+# Privacy: events not linked to an account are deleted this many days after they were stored (celery beat,
+# daily); 0 keeps them (the demo's imported histories have no accounts and must stay).
+ANONYMOUS_EVENT_RETENTION_DAYS = int(os.environ.get("ANONYMOUS_EVENT_RETENTION_DAYS", 0))
 RECOMMEND_RETRAIN_HOURS = float(os.environ.get("RECOMMEND_RETRAIN_HOURS", 24))  # celery beat retrain; 0: off
 # The benchmark's configuration (benchmarks/recommendation.py); the demo uses a short version of it.
 RECOMMEND_TRAINING = {

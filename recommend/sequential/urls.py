@@ -2,12 +2,14 @@
 
 from django.urls import path, re_path
 
-from recommend.sequential import apis, views
+from recommend.sequential import apis, privacy_apis, views
 
 api_urlpatterns = [
     re_path(r"^recommendations/?$", apis.RecommendationsApi.as_view(), name="recommendations"),
     path("recommendations/not-interested/", apis.NotInterestedApi.as_view(), name="recommendations-not-interested"),
     path("recommendations/<id:pk>/why/", apis.RecommendationWhyApi.as_view(), name="recommendations-why"),
+    path("me/data/", privacy_apis.MyDataApi.as_view(), name="my-data"),
+    path("me/personalisation/", privacy_apis.PersonalisationApi.as_view(), name="my-personalisation"),
 ]
 
 urlpatterns = [

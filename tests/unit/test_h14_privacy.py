@@ -12,12 +12,12 @@ from catalog.models import Interaction
 from catalog.services import interactions_expire
 from recommend.sequential.models import RecommendationFeedback
 from recommend.sequential.services import training_sequences
-from tests.unit.test_recommendations import (  # noqa: F401  (fixtures)
-    history_of,
-    recommended_ids,
-    shop,
-    trained,
-)
+from tests.unit import test_recommendations as recommendations
+
+# The recommendations tests' tiny shop and trained model (fixtures), and their history writer.
+shop = recommendations.shop
+trained = recommendations.trained
+history_of = recommendations.history_of
 
 pytestmark = pytest.mark.django_db
 

@@ -28,6 +28,10 @@ class ArtifactChecksumError(RuntimeError):
     pass
 
 
+class ArtifactUnusable(ValueError):
+    """Activation refused: the version's artifact is missing or does not match its checksum."""
+
+
 def artifact_storage() -> Storage:
     return storages["artifacts"]
 
@@ -78,6 +82,12 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the one active version of its kind; the previous one is retired. One transaction."""
     if version.status not in (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE):
         raise ValueError(f"Only a ready or retired version can be activated, not a {version.status} one.")
+    if version.artifact_path:
+        # Before anything changes: a missing or altered file is refused and the current version keeps serving.
+        try:
+            artifact_local_path(version=version)
+        except (FileNotFoundError, ArtifactChecksumError) as error:
+            raise ArtifactUnusable(f"{version} cannot be activated: {error}") from error
     ModelVersion.objects.select_for_update().filter(kind=version.kind, status=ModelVersion.Status.ACTIVE).exclude(
         pk=version.pk
     ).update(status=ModelVersion.Status.RETIRED)

@@ -130,3 +130,35 @@ def test_an_artifact_with_an_empty_checksum_refuses_to_load(tmp_path):
 
     with pytest.raises(ArtifactChecksumError, match="no recorded checksum"):
         artifact_local_path(version=version)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_activation_refuses_a_missing_or_corrupt_artifact_and_the_active_version_keeps_serving(tmp_path, damage):
+    from recommend.core.registry import (
+        ArtifactUnusable,
+        active_version_id,
+        artifact_storage,
+        model_version_activate,
+        model_version_mark,
+    )
+
+    def ready_version(content):
+        source = tmp_path / f"{content}.bin"
+        source.write_bytes(content.encode())
+        version = model_version_save_artifact(version=model_version_create(kind="classifier"), local_path=source)
+        return model_version_mark(version=version, status="ready")
+
+    serving = model_version_activate(version=ready_version("good"))
+    broken = ready_version("new")
+    if damage == "missing":
+        artifact_storage().delete(broken.artifact_path)
+    else:
+        with artifact_storage().open(broken.artifact_path, "wb") as handle:
+            handle.write(b"tampered")
+
+    with pytest.raises(ArtifactUnusable, match="cannot be activated"):
+        model_version_activate(version=broken)
+
+    serving.refresh_from_db()
+    assert serving.status == "active" and active_version_id("classifier") == serving.pk

@@ -6,8 +6,10 @@ every request). Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (config
 a rate of None switches that scope off. A throttled request gets 429 with a JSON `detail` and Retry-After.
 """
 
+from typing import Any
+
 from rest_framework.settings import api_settings
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, SimpleRateThrottle, UserRateThrottle
 
 
 class LiveRateMixin:
@@ -27,3 +29,13 @@ class UserThrottle(LiveRateMixin, UserRateThrottle):
 
 class ScopeThrottle(LiveRateMixin, ScopedRateThrottle):
     """Views with `throttle_scope = "classify"` (or "search") get that scope's rate on top of anon/user."""
+
+
+class PageSearchThrottle(LiveRateMixin, SimpleRateThrottle):
+    """The storefront search page runs the encoder too: it shares the API's `search` bucket per client."""
+
+    scope = "search"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}

@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from config.throttles import PageSearchThrottle
 from recommend.search.selectors import product_search_page
 
 SEARCH_PAGE_SIZE = 48
@@ -17,6 +18,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
     # ASCII digits only ("²".isdigit() is True but int() refuses it); a page past the last shows the last.
     number = min(int(raw), MAX_PAGE) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
     found = {"total": 0, "hits": []}
+    if query and not PageSearchThrottle().allow_request(request, None):
+        context = {"query": query, "hits": [], "total": 0, "throttled": True}
+        return render(request, "storefront/search.html", context, status=429)
     if query:
         offset = (number - 1) * SEARCH_PAGE_SIZE
         found = product_search_page(query=query, limit=SEARCH_PAGE_SIZE, offset=offset)

@@ -102,3 +102,15 @@ def test_a_good_admin_login_still_works_and_resets_the_count(client, staff, sett
     response = admin_login(client, "right-password")
 
     assert response.status_code == 302 and client.session["_auth_user_id"] == str(staff.pk)
+
+
+def test_the_storefront_search_page_shares_the_search_rate(rates, client):
+    ProductFactory(title="Blue shirt")
+    rates(search="2/min")
+
+    answers = statuses(lambda: client.get("/search/", {"q": "shirt"}), 3)
+    response = client.get("/search/", {"q": "shirt"})
+
+    assert answers == [200, 200, 429]
+    assert "Too many searches" in response.content.decode()
+    assert client.get("/search/").status_code == 200  # an empty search runs nothing

@@ -155,7 +155,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out login before the password is checked
+    "config.auth_backends.LockoutBackend",  # django-axes: refuses a locked-out login before the password check
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Admin login: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked

@@ -114,3 +114,12 @@ def test_the_storefront_search_page_shares_the_search_rate(rates, client):
     assert answers == [200, 200, 429]
     assert "Too many searches" in response.content.decode()
     assert client.get("/search/").status_code == 200  # an empty search runs nothing
+
+
+def test_logins_without_a_request_still_work(client, staff):
+    """The test client's login() (and management commands) pass no request: axes must not refuse them."""
+    staff.set_password("right-password")
+    staff.save()
+
+    assert client.login(username="staff", password="right-password")
+    assert client.get("/admin/").status_code == 200

@@ -154,16 +154,17 @@ def job_enqueue(*, job: Job, note: str = "", defer: bool = False) -> None:
     transaction.on_commit(lambda: job_dispatch(job_id=job.pk, note=note, defer=defer))
 
 
-def job_dispatch(*, job_id: int, note: str = "", defer: bool = False) -> None:
+def job_dispatch(*, job_id: int, note: str = "", defer: bool = False) -> bool:
     """Hand a committed queued job to whatever runs jobs here; a broker error fails the job with a message,
-    or with `defer` leaves it queued (not marked sent) so `job_resend_unsent` sends it later."""
+    or with `defer` leaves it queued (not marked sent) so `job_resend_unsent` sends it later.
+    False when the broker could not be reached."""
     mode = job_run_mode()
     if mode == "inline":
         job_run(job_id=job_id)
-        return
+        return True
     if mode == "embedded":
         embedded_runner_wake(start=True)
-        return
+        return True
     job = Job.objects.get(pk=job_id)
     handler = job_handler_get(job.kind)
     try:
@@ -180,13 +181,14 @@ def job_dispatch(*, job_id: int, note: str = "", defer: bool = False) -> None:
         message = f"{QUEUE_ERROR}: {error}"
         if defer:
             Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(message=f"{DEFERRED}: {message}"[:500])
-            return
+            return False
         Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
             status=Job.Status.FAILED, finished_at=timezone.now(), message=message[:500], error=message
         )
-        return
+        return False
     sent = f"{QUEUED_ON}{handler.queue}" + (f" ({note})" if note else "")
     Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(message=sent[:500])
+    return True
 
 
 def job_enqueue_failed(job: Job) -> bool:
@@ -279,10 +281,12 @@ def job_resend_unsent(*, kind: str | None) -> int:
     unsent = unsent.exclude(message__startswith=QUEUED_ON)
     if kind:
         unsent = unsent.filter(kind=kind)
-    ids = list(unsent.values_list("pk", flat=True)[:100])
-    for job_id in ids:
-        job_dispatch(job_id=job_id, note="sent again by the sweep", defer=True)
-    return len(ids)
+    sent = 0
+    for job_id in unsent.values_list("pk", flat=True)[:100]:
+        if not job_dispatch(job_id=job_id, note="sent again by the sweep", defer=True):
+            break  # the broker is down: the rest wait for the next sweep instead of a timeout each
+        sent += 1
+    return sent
 
 
 # Wake events of the worker loops running in this process (`run_jobs`, or the embedded runner thread).

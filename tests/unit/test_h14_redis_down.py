@@ -93,3 +93,21 @@ def test_a_job_staff_start_still_fails_at_once_with_the_broker_down(broker_down,
     job.refresh_from_db()
 
     assert job_enqueue_failed(job)
+
+
+def test_a_sweep_with_the_broker_still_down_stops_at_the_first_failure(broker_down, settings, monkeypatch):
+    for _ in range(5):
+        Job.objects.create(kind=Job.Kind.BUILD_SIMILAR, message=f"{DEFERRED}: could not reach the task queue")
+    attempts = []
+
+    def refused_and_counted(*args, **kwargs):
+        attempts.append(1)
+        refused()
+
+    monkeypatch.setattr(jobs.current_app, "send_task", refused_and_counted)
+    settings.JOB_STALE_AFTER_SECONDS = 0
+
+    counts = job_sweep()
+
+    assert counts["resent"] == 0 and len(attempts) == 1
+    assert Job.objects.filter(status=Job.Status.QUEUED).count() == 5

@@ -103,6 +103,7 @@ def gunicorn_site(workdir: Path, *, workers: int, port: int, extra_env: dict[str
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_COOKIES": "0",
         "LOG_LEVEL": "WARNING",
+        "API_THROTTLE": "0",  # the load tests measure the server, not the rate limiter
         **(extra_env or {}),
     }
     server = subprocess.Popen(

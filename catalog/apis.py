@@ -14,12 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.api_fields import RowIdRelatedField
 from catalog.filters import ProductFilter, StrictOrderingFilter
 from catalog.importers.base import RowInvalid
 from catalog.importers.interactions import parse_timestamp
 from catalog.models import Brand, Interaction, Product
 from catalog.selectors import (
     brand_list,
+    db_id,
     product_detail_queryset,
     product_list,
     products_by_reference,
@@ -38,7 +40,7 @@ class CategoryRefSerializer(serializers.ModelSerializer):
 
 
 class ProductListOutput(serializers.ModelSerializer):
-    brand = serializers.CharField(source="brand.name", default=None)
+    brand = serializers.CharField(source="brand.name", default=None, allow_null=True)
     category = CategoryRefSerializer(allow_null=True)
     url = serializers.CharField(source="get_absolute_url")
     price_display = serializers.SerializerMethodField(
@@ -91,7 +93,7 @@ class ProductInput(serializers.ModelSerializer):
     """Validation only: the write itself is `product_create` / `product_update` in catalog.services."""
 
     brand = serializers.CharField(required=False, allow_blank=True, max_length=255, write_only=True)
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    category = RowIdRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
 
     class Meta:
         model = Product
@@ -126,10 +128,14 @@ class ProductListApi(generics.ListCreateAPIView):
 
 
 class ProductDetailApi(generics.RetrieveUpdateAPIView):
-    """One product with its category path and attribute values; staff may update it."""
+    """One product with its category path and attribute values; staff may update it.
+
+    A hidden (inactive or merged) product is 404, as in the storefront, except for staff who may change products.
+    """
 
     def get_queryset(self) -> QuerySet[Product]:
-        return product_detail_queryset()
+        queryset = product_detail_queryset()
+        return queryset if self.request.user.has_perm("catalog.change_product") else queryset.filter(is_active=True)
 
     def get_serializer_class(self) -> type[serializers.Serializer]:
         return ProductDetailOutput if self.request.method == "GET" else ProductInput
@@ -192,9 +198,9 @@ class ProductReferenceField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> Product:
         if self.by == "pk":
-            if isinstance(data, bool) or not str(data).isdigit():
+            key: Any = db_id(data)
+            if key is None:
                 self.fail("invalid")
-            key: Any = int(data)
         else:
             key = str(data)
         known = self.context.get("products")
@@ -288,6 +294,7 @@ class InteractionIngestApi(APIView):
     class InteractionIngestOutput(serializers.Serializer):
         created = serializers.IntegerField(help_text="Events stored.")
         duplicates = serializers.IntegerField(help_text="Events skipped because their event_id was already stored.")
+        declined = serializers.IntegerField(help_text="Events not stored: the shopper switched personalisation off.")
 
     @extend_schema(
         request=InteractionInput(many=True),

@@ -10,13 +10,14 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from catalog.api_fields import RowIdChoiceFilter
 from catalog.models import Product
 from catalog.selectors import brands_by_reference, products_in_subtree, products_matching_text
 from taxonomy.models import Category
 
 
 class ProductFilter(django_filters.FilterSet):
-    category = django_filters.ModelChoiceFilter(
+    category = RowIdChoiceFilter(
         queryset=Category.objects.all(), method="filter_category", help_text="Category id; includes its subtree."
     )
     brand = django_filters.CharFilter(

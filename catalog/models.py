@@ -157,3 +157,13 @@ class BlockStat(models.Model):
     @property
     def click_through(self) -> float | None:
         return self.clicks / self.impressions if self.impressions else None
+class VisitorPreference(models.Model):
+    """A shopper's privacy choice per visitor id (session key or linked id): with personalisation off, no new
+    events are stored for that id and recommendations ignore its history."""
+
+    visitor_id = models.CharField(max_length=64, unique=True)
+    personalised = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.visitor_id}: personalisation {'on' if self.personalised else 'off'}"

@@ -7,8 +7,23 @@ from django.core.cache import cache
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from catalog.brand_rules import brand_is_suspect
-from catalog.models import Brand, Interaction, Product, ProductAttributeValue
+from catalog.models import Brand, Interaction, Product, ProductAttributeValue, VisitorPreference
 from taxonomy.models import Category
+
+MAX_DB_ID = 2**63 - 1  # BigAutoField (and SQLite INTEGER): a larger id can name no row and overflows the driver
+
+
+def db_id(value: Any) -> int | None:
+    """`value` as a row id when it is one: ASCII digits (not "²" or "٣") and in the database's range; else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 < number <= MAX_DB_ID else None
 
 
 def products_in_subtree(queryset: QuerySet[Product], category: Category) -> QuerySet[Product]:
@@ -62,9 +77,9 @@ def products_by_reference(items: Any) -> dict[str, dict[Any, Product]]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        pk, sku = item.get("product"), item.get("sku")
-        if isinstance(pk, int | str) and not isinstance(pk, bool) and str(pk).isdigit():
-            ids.add(int(pk))
+        pk, sku = db_id(item.get("product")), item.get("sku")
+        if pk is not None:
+            ids.add(pk)
         if isinstance(sku, str) and sku:
             skus.add(sku)
     return {
@@ -83,8 +98,8 @@ def brand_list(*, name_contains: str = "") -> QuerySet[Brand]:
 
 def brands_by_reference(*, references: list[str]) -> tuple[list[Brand], list[str]]:
     """Brands named by id or slug, in one query; returns (brands, the references that match none)."""
-    ids = {int(ref) for ref in references if ref.strip().isdigit()}
-    slugs = {ref.strip() for ref in references if not ref.strip().isdigit()}
+    ids = {pk for ref in references if (pk := db_id(ref)) is not None}
+    slugs = {ref.strip() for ref in references if db_id(ref) is None}
     brands = list(Brand.objects.filter(Q(pk__in=ids) | Q(slug__in=slugs)))
     known = {str(b.pk) for b in brands} | {b.slug for b in brands}
     unknown = [ref for ref in references if ref.strip() not in known]
@@ -117,3 +132,26 @@ def popular_products(*, limit: int = 12) -> list[Product]:
         cache.set(key, ids, POPULAR_CACHE_SECONDS)
     products = Product.objects.select_related("brand").filter(is_active=True).in_bulk(ids)
     return [products[pk] for pk in ids if pk in products]
+
+
+def visitor_history(*, visitor_ids: list[str]) -> list[dict[str, Any]]:
+    """Every stored event of these visitor ids, newest first, as the shopper's data export shows it."""
+    rows = Interaction.objects.filter(visitor_id__in=visitor_ids).order_by("-timestamp", "-pk")
+    fields = ("visitor_id", "event", "product_id", "product__title", "query", "order_id", "timestamp")
+    return [
+        {
+            "visitor_id": visitor,
+            "event": event,
+            "product_id": product_id,
+            "product_title": title,
+            "query": query,
+            "order_id": order_id,
+            "timestamp": timestamp.isoformat(),
+        }
+        for visitor, event, product_id, title, query, order_id, timestamp in rows.values_list(*fields)
+    ]
+
+
+def personalisation_enabled(*, visitor_ids: list[str]) -> bool:
+    """False once the shopper switched personalisation off for any of their ids."""
+    return not VisitorPreference.objects.filter(visitor_id__in=visitor_ids, personalised=False).exists()

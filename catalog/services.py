@@ -1,17 +1,18 @@
 """Writes to the catalog: product create/update, imports, bulk category and visibility changes, ingest."""
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
+from catalog.brands import brand_known_ids, brands_ensure
 from catalog.importers import ImportReport, InteractionMapping, ProductMapping, import_interactions, import_products
 from catalog.importers.base import ProgressCallback, read_rows
 from catalog.importers.presets import PRESETS, ImportStep
-from catalog.models import Brand, Interaction, Product
+from catalog.models import Brand, Interaction, Product, VisitorPreference
 from catalog.signals import interactions_imported, products_changed
 from taxonomy.models import Category, CategoryEdit
 from taxonomy.services import (
@@ -85,19 +86,15 @@ def import_file(
 
 
 def brand_get_or_create(*, name: str) -> Brand | None:
-    """The brand called `name` (created on first use); None for a blank name."""
+    """The brand called `name` ignoring case (created on first use), as the importers resolve it; None for blank."""
     name = name.strip()
     if not name:
         return None
-    existing = Brand.objects.filter(name__iexact=name).first()
+    existing = Brand.objects.filter(name=name).first()
     if existing is not None:
         return existing
-    base = slugify(name, allow_unicode=True)[:240] or "brand"
-    taken = set(Brand.objects.filter(slug__startswith=base).values_list("slug", flat=True))
-    slug, n = base, 2
-    while slug in taken:
-        slug, n = f"{base}-{n}", n + 1
-    return Brand.objects.create(name=name, slug=slug)
+    known = brands_ensure([name], brand_known_ids())
+    return Brand.objects.get(pk=known[name.casefold()])
 
 
 def _product_fields(data: dict[str, Any]) -> dict[str, Any]:
@@ -149,9 +146,10 @@ def interactions_ingest(*, events: Sequence[dict[str, Any]]) -> dict[str, int]:
     """
     event_ids = [e["event_id"] for e in events if e.get("event_id")]
     seen = set(Interaction.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True))
+    declined = personalisation_declined({event["visitor_id"] for event in events})
     new: dict[str, Interaction] = {}
     for index, event in enumerate(events):
-        if event.get("event_id") and event["event_id"] in seen:
+        if event["visitor_id"] in declined or (event.get("event_id") and event["event_id"] in seen):
             continue
         key = event.get("event_id") or f"#{index}"
         new[key] = Interaction(
@@ -170,7 +168,40 @@ def interactions_ingest(*, events: Sequence[dict[str, Any]]) -> dict[str, int]:
             transaction.on_commit(
                 lambda: interactions_imported.send(sender=Interaction, created=len(new), purchases=purchases)
             )
-    return {"created": len(new), "duplicates": len(events) - len(new)}
+    refused = sum(event["visitor_id"] in declined for event in events)
+    return {"created": len(new), "duplicates": len(events) - len(new) - refused, "declined": refused}
+
+
+def personalisation_declined(visitor_ids: set[str]) -> set[str]:
+    """The ids among these whose shopper switched personalisation off (their events are not stored)."""
+    rows = VisitorPreference.objects.filter(visitor_id__in=list(visitor_ids), personalised=False)
+    return set(rows.values_list("visitor_id", flat=True))
+
+
+def visitor_personalisation_set(*, visitor_ids: Sequence[str], enabled: bool) -> None:
+    for visitor_id in visitor_ids:
+        VisitorPreference.objects.update_or_create(visitor_id=visitor_id, defaults={"personalised": enabled})
+
+
+def visitor_history_erase(*, visitor_ids: Sequence[str]) -> int:
+    """Delete every event of these visitor ids ("forget me"); the next training never sees them. Returns rows."""
+    deleted, _ = Interaction.objects.filter(visitor_id__in=list(visitor_ids)).delete()
+    return deleted
+
+
+def interactions_expire(*, days: int, batch: int = 5000) -> int:
+    """Delete events not linked to an account that were stored more than `days` ago (retention); 0 keeps all."""
+    if days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    total = 0
+    while True:
+        ids = list(
+            Interaction.objects.filter(user__isnull=True, created_at__lt=cutoff).values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return total
+        total += Interaction.objects.filter(pk__in=ids).delete()[0]
 
 
 @transaction.atomic

@@ -39,3 +39,10 @@ class ShopAdminSite(admin.AdminSite):
 
 class ShopAdminConfig(AdminConfig):
     default_site = "config.admin.ShopAdminSite"
+
+    def ready(self) -> None:
+        # The first installed app: `<id:pk>` exists before any URLconf is imported.
+        from config.converters import register
+
+        register()
+        super().ready()

@@ -34,5 +34,11 @@ app.conf.beat_schedule = {
         "schedule": max(float(os.environ.get("TAXONOMY_FIT_CHECK_HOURS", 24)), 0.1) * 3600,
         "options": {"queue": "default"},
     },
+    # Privacy: anonymous events past ANONYMOUS_EVENT_RETENTION_DAYS are deleted (0 keeps them; the task is a no-op).
+    "expire-anonymous-events": {
+        "task": "recommend.sequential.expire_anonymous_events",
+        "schedule": 24 * 3600.0,
+        "options": {"queue": "default"},
+    },
 }
 app.autodiscover_tasks()

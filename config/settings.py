@@ -6,9 +6,11 @@ SECRET_KEY switches to the production shape (PostgreSQL, Redis cache + broker, D
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -26,6 +28,12 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
+def env_rate(name: str, default: str) -> str | None:
+    """A DRF throttle rate ("60/min") from the environment; "off" or API_THROTTLE=0 means no limit."""
+    value = os.environ.get(name, default).strip()
+    return None if value.lower() in {"off", "none", ""} or not env_bool("API_THROTTLE", True) else value
+
+
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # Embedded mode: nothing configured, so everything runs in one process on local files.
@@ -36,6 +44,12 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not EMBEDDED:
         raise ImproperlyConfigured("SECRET_KEY is required when DATABASE_URL or REDIS_URL is set.")
+    if not DEBUG:
+        # DEBUG=0 means someone serves this to others: a key anyone can read in the source signs their sessions.
+        raise ImproperlyConfigured(
+            "DEBUG=0 needs a SECRET_KEY: set one in the environment (for example "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`); the built-in key is for local use only."
+        )
     SECRET_KEY = "embedded-insecure-key-only-for-local-use"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver" if EMBEDDED else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -52,7 +66,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (the docs work offline)
     "mptt",
+    "axes",
     "taxonomy",
     "catalog",
     "recommend",
@@ -60,6 +76,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -71,6 +88,8 @@ MIDDLEWARE = [
     "recommend.core.followups.FollowupMessagesMiddleware",
     # With DEBUG on (embedded demo) shoppers still get the site's 404 page, not Django's debug page.
     "catalog.middleware.StorefrontNotFoundMiddleware",
+    # Admin login lockout (django-axes): last, as its documentation asks.
+    "axes.middleware.AxesMiddleware",
 ]
 DEBUG_TECHNICAL_404 = env_bool("DEBUG_TECHNICAL_404", False)
 
@@ -94,7 +113,11 @@ TEMPLATES = [
 ]
 
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # Health checks: a connection PostgreSQL dropped (restart, idle timeout) is replaced, not reused to fail.
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        # An unreachable database fails a request (and /readyz) in seconds instead of hanging the worker.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -118,10 +141,30 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
+            # Redis down or hanging: every cache call gives up within the timeout and acts as a miss, so
+            # pages and reads fall back to the database instead of answering 500 (or hanging the worker).
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
+                "SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
+                "IGNORE_EXCEPTIONS": True,
+            },
         }
     }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTHENTICATION_BACKENDS = [
+    "config.auth_backends.LockoutBackend",  # django-axes: refuses a locked-out login before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin login: after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked
+# for AXES_COOLOFF_MINUTES (429); a good login resets the count. Attempts are kept in the database.
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -165,12 +208,46 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "PAGE_SIZE": 24,
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "config.throttles.AnonThrottle",
+        "config.throttles.UserThrottle",
+        "config.throttles.ScopeThrottle",
+    ],
+    # Per client and scope; "off" (or API_THROTTLE=0 for all, as the load benchmarks do) switches one off.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("THROTTLE_ANON_RATE", "300/min"),
+        "user": env_rate("THROTTLE_USER_RATE", "1200/min"),
+        "classify": env_rate("THROTTLE_CLASSIFY_RATE", "30/min"),
+        "search": env_rate("THROTTLE_SEARCH_RATE", "60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop intelligence API",
     "DESCRIPTION": "Catalog, taxonomy, interactions and recommendations.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Content-Security-Policy (django-csp): scripts only from this site, or inline ones carrying the request's
+# nonce (`<script nonce="{{ request.csp_nonce }}">`); inline styles stay allowed (admin widgets use them);
+# product images come from the shops' own hosts.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "https:", "http:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],
+    }
 }
 
 # Celery: no broker configured means tasks run eagerly in the calling process.
@@ -178,6 +255,10 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 # Jobs keep their state in the database (recommend.Job), so task results are not stored.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Eager tasks still take a producer from Celery's pool; with no URL kombu logs "No hostname was supplied.
+    # Reverting to default 'localhost'" on every command that sends one. The in-memory transport never connects.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -200,8 +281,10 @@ JOB_HARD_LIMIT_GRACE_SECONDS = 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": max(JOB_TIME_LIMITS.values()) + JOB_HARD_LIMIT_GRACE_SECONDS + 3600,
     "socket_connect_timeout": 3,
+    "socket_timeout": 5,  # a hanging Redis fails the publish instead of hanging the request
 }
-# A request that enqueues while the broker is down gives up within about a second (the job is marked failed).
+# A request that enqueues while the broker is down gives up within about a second: a job staff started is marked
+# failed (they are told); automatic follow-ups and per-product tasks stay queued and the sweep sends them later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))  # a job that kills its worker is not redelivered forever
 JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 15))
@@ -281,6 +364,9 @@ RECOMMEND_EXPLAIN_METHOD = os.environ.get("RECOMMEND_EXPLAIN_METHOD", "attention
 RECOMMEND_REASON_MIN_WEIGHT = 0.2  # a second or third history item is named only above this weight
 RECOMMEND_NEAR_DUPLICATE_SCORE = float(os.environ.get("RECOMMEND_NEAR_DUPLICATE_SCORE", 0.9))  # hidden with a dislike
 RECOMMEND_TRENDING_TOP = 20  # "Popular in <category> this week": the top N of a category over 7 days
+# Privacy: events not linked to an account are deleted this many days after they were stored (celery beat,
+# daily); 0 keeps them (the demo's imported histories have no accounts and must stay).
+ANONYMOUS_EVENT_RETENTION_DAYS = int(os.environ.get("ANONYMOUS_EVENT_RETENTION_DAYS", 0))
 RECOMMEND_RETRAIN_HOURS = float(os.environ.get("RECOMMEND_RETRAIN_HOURS", 24))  # celery beat retrain; 0: off
 # The benchmark's configuration (benchmarks/recommendation.py); the demo uses a short version of it.
 RECOMMEND_TRAINING = {
@@ -298,11 +384,20 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # FAISS reports at INFO which CPU build it loaded, after two tracebacks-like lines: not news.
-    "loggers": {"faiss.loader": {"level": "WARNING"}},
+    # axes.apps logs "AXES: BEGIN version ..." at INFO on every start (lockouts log at WARNING from axes.handlers).
+    "loggers": {"faiss.loader": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
 }
 
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
     CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+# HTTPS: off by default (the README runs gunicorn on plain HTTP behind nothing); set them once TLS is in front.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", 0))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto only when a proxy that sets it (and strips the client's) is in front: otherwise any
+# client could claim HTTPS.
+if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -2,10 +2,11 @@
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from catalog import urls as catalog_urls
 from config.api_root import ApiRootApi
+from config.health import healthz, readyz
 from recommend import urls as recommend_urls
 from taxonomy import urls as taxonomy_urls
 
@@ -13,9 +14,12 @@ api_v1 = catalog_urls.api_urlpatterns + taxonomy_urls.api_urlpatterns + recommen
 api_v1 = [path("", ApiRootApi.as_view(patterns=api_v1), name="api-root"), *api_v1]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The split view serves its start-up script as a file, so the Content-Security-Policy needs no inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include((catalog_urls.urlpatterns + recommend_urls.urlpatterns, "storefront"), namespace="storefront")),
 ]

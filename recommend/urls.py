@@ -10,8 +10,8 @@ from recommend.similarity import urls as similarity_urls
 
 api_urlpatterns = [
     path("jobs/", job_apis.JobListApi.as_view(), name="job-list"),
-    path("jobs/<int:pk>/", job_apis.JobDetailApi.as_view(), name="job-detail"),
-    path("jobs/<int:pk>/cancel/", job_apis.JobCancelApi.as_view(), name="job-cancel"),
+    path("jobs/<id:pk>/", job_apis.JobDetailApi.as_view(), name="job-detail"),
+    path("jobs/<id:pk>/cancel/", job_apis.JobCancelApi.as_view(), name="job-cancel"),
     *similarity_urls.api_urlpatterns,
     *search_urls.api_urlpatterns,
     *classification_urls.api_urlpatterns,

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.permissions import AllowAny
@@ -93,15 +94,29 @@ class CategoryDetailOutput(serializers.ModelSerializer):
 
     @extend_schema_field(ChildOutput(many=True))
     def get_children(self, category: Category) -> list[dict[str, Any]]:
-        return list(category.get_children().values("id", "name", "slug"))
+        children = category.get_children()
+        if not self.context.get("show_hidden"):
+            children = children.filter(is_active=True)
+        return list(children.values("id", "name", "slug"))
 
 
 class CategoryDetailApi(generics.RetrieveAPIView):
-    """One category with its path from the root and its direct children."""
+    """One category with its path from the root and its direct children.
+
+    A hidden (inactive) category is 404, as in the storefront, except for staff who may change categories.
+    """
 
     permission_classes = [AllowAny]
-    queryset = Category.objects.all()
     serializer_class = CategoryDetailOutput
+
+    def show_hidden(self) -> bool:
+        return self.request.user.has_perm("taxonomy.change_category")
+
+    def get_queryset(self) -> QuerySet[Category]:
+        return Category.objects.all() if self.show_hidden() else Category.objects.filter(is_active=True)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "show_hidden": self.show_hidden()}
 
 
 class AttributeTreeApi(APIView):

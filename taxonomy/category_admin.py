@@ -176,7 +176,7 @@ class CategoryTreeAdminMixin(admin.ModelAdmin):
 
     def get_urls(self) -> list[Any]:
         undo = self.admin_site.admin_view(self.undo_view)
-        return [path("undo/<int:edit_id>/", undo, name="taxonomy_category_undo"), *super().get_urls()]
+        return [path("undo/<id:edit_id>/", undo, name="taxonomy_category_undo"), *super().get_urls()]
 
     def undo_view(self, request: HttpRequest, edit_id: int) -> HttpResponse:
         """GET asks to confirm (a link must not change data), POST undoes the edit."""

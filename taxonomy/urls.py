@@ -4,6 +4,6 @@ from taxonomy import apis
 
 api_urlpatterns = [
     path("categories/", apis.CategoryTreeApi.as_view(), name="category-tree"),
-    path("categories/<int:pk>/", apis.CategoryDetailApi.as_view(), name="category-detail"),
+    path("categories/<id:pk>/", apis.CategoryDetailApi.as_view(), name="category-detail"),
     path("attributes/", apis.AttributeTreeApi.as_view(), name="attribute-tree"),
 ]

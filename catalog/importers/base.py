@@ -91,6 +91,8 @@ class ImportReport:
     unchanged: int = 0
     skipped: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Imported anyway but worth a look (a SKU repeated inside the file: the later row won).
+    warnings: list[RowError] = field(default_factory=list)
     seconds: float = 0.0
     quality: DataQuality | None = None  # product imports only
 
@@ -102,13 +104,17 @@ class ImportReport:
         data = asdict(self)
         data["error_count"] = len(self.errors)
         data["errors"] = [asdict(error) for error in self.errors[:max_errors]]
+        data["warning_count"] = len(self.warnings)
+        data["warnings"] = [asdict(warning) for warning in self.warnings[:max_errors]]
         data["quality"] = self.quality.as_dict() if self.quality else None
         return data
 
     def summary(self) -> str:
         return (
             f"{self.file}: {self.rows} rows, {self.created} created, {self.updated} updated, "
-            f"{self.unchanged} unchanged, {self.skipped} skipped, {len(self.errors)} errors in {self.seconds:.1f}s"
+            f"{self.unchanged} unchanged, {self.skipped} skipped, {len(self.errors)} errors"
+            + (f", {len(self.warnings)} warnings" if self.warnings else "")
+            + f" in {self.seconds:.1f}s"
             + (self.quality_summary(self.quality) if self.quality else "")
         )
 
@@ -159,12 +165,63 @@ def read_rows(path: Path, *, fieldnames: list[str] | None = None) -> Iterator[tu
                     continue
                 yield number, value if isinstance(value, dict) else {"__error__": "line is not a JSON object"}
         else:
-            reader = csv.DictReader(handle, fieldnames=fieldnames)
-            for number, row in enumerate(reader, start=1):
-                if None in row:
-                    row.pop(None)
-                    row["__error__"] = "more values than columns in the header"
-                yield number, row
+            yield from read_csv_rows(handle, fieldnames=fieldnames)
+
+
+class LineTracker:
+    """The lines csv reads, remembered per record, so a broken record can be reported where it starts."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self.lines = iter(handle)
+        self.number = 0  # physical lines read so far
+        self.record: list[str] = []
+
+    def __iter__(self) -> "LineTracker":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.number += 1
+        self.record.append(line)
+        return line
+
+    def start_record(self) -> int:
+        self.record = []
+        return self.number + 1
+
+
+def unterminated_column(first_line: str, header: list[str]) -> str:
+    """The column whose quoted value never closes: the last field csv finds on the record's first line."""
+    fields = next(csv.reader([first_line]), [])
+    index = max(len(fields) - 1, 0)
+    return header[index] if index < len(header) else f"#{index + 1}"
+
+
+def read_csv_rows(handle: IO[str], *, fieldnames: list[str] | None) -> Iterator[tuple[int, Row]]:
+    """CSV rows in strict quoting: an unterminated quote is a bad row (file, row, column), not a title that
+    swallows the rest of the file; the reader goes on after it."""
+    lines = LineTracker(handle)
+    reader = csv.DictReader(lines, fieldnames=fieldnames, strict=True)
+    header = list(reader.fieldnames or [])
+    number = 0
+    while True:
+        first_line = lines.start_record()
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            number += 1
+            start = lines.record[0] if lines.record else ""
+            spans = f"lines {first_line}-{lines.number}" if lines.number > first_line else f"line {first_line}"
+            reason = f"unterminated or misplaced quote ({error}); {spans} of the file skipped"
+            yield number, {"__error__": reason, "__error_column__": unterminated_column(start, header)}
+            continue
+        number += 1
+        if None in row:
+            row.pop(None)
+            row["__error__"] = "more values than columns in the header"
+        yield number, row
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -52,7 +52,7 @@ def parse_timestamp(value: str, column: str, fmt: str) -> datetime:
 
 def parse_interaction_row(number: int, row: Row, mapping: InteractionMapping, sku_ids: dict[str, int]) -> Interaction:
     if "__error__" in row:
-        raise RowInvalid("(row)", row["__error__"])
+        raise RowInvalid(row.get("__error_column__", "(row)"), row["__error__"])
     if mapping.transform is not None:
         row = mapping.transform(row)
     columns = mapping.columns

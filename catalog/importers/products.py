@@ -12,20 +12,21 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.utils.text import slugify
 
 from catalog.brand_rules import brand_is_suspect
+from catalog.brands import brand_known_ids, brands_ensure
 from catalog.importers.base import (
     DataQuality,
     ImportReport,
     ProgressCallback,
     Row,
+    RowError,
     RowInvalid,
     clean_text,
     parse_decimal,
     run_import,
 )
-from catalog.models import Brand, Product, ProductAttributeValue
+from catalog.models import Product, ProductAttributeValue
 from catalog.signals import products_imported
 from taxonomy.models import AttributeNode
 from taxonomy.services import (
@@ -94,7 +95,7 @@ def _field(row: Row, mapping: ProductMapping, name: str) -> tuple[str, str]:
 
 def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> ProductRecord:
     if "__error__" in row:
-        raise RowInvalid("(row)", row["__error__"])
+        raise RowInvalid(row.get("__error_column__", "(row)"), row["__error__"])
     if mapping.transform is not None:
         row = mapping.transform(row)
     sku_column, sku = _field(row, mapping, "sku")
@@ -154,15 +155,17 @@ def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> Product
 class ProductWriter:
     """Writes batches of records; holds the caches that make a 20k-row import a few dozen queries."""
 
-    def __init__(self, mapping: ProductMapping, report: ImportReport) -> None:
+    def __init__(self, mapping: ProductMapping, report: ImportReport, *, strict: bool = False) -> None:
         self.batch_size = settings.IMPORT_BATCH_SIZE
         self.mapping = mapping
         self.report = report
+        self.strict = strict
+        self.sku_rows: dict[str, int] = {}  # the first row of each SKU in this file
         self.quality = report.quality = DataQuality(
             has_price_column=bool(mapping.columns.get("price")), has_brand_column=bool(mapping.columns.get("brand"))
         )
         self.resolver = CategoryPathResolver()
-        self.brand_ids: dict[str, int] = {name.casefold(): pk for pk, name in Brand.objects.values_list("pk", "name")}
+        self.brand_ids: dict[str, int] = brand_known_ids()
         self.attributes: dict[str, AttributeNode] = {}
         self.enum_values: dict[tuple[int, str], int] = {}
         self.product_ids: list[int] = []
@@ -171,21 +174,7 @@ class ProductWriter:
         return self.brand_ids.get(name.casefold()) if name else None
 
     def ensure_brands(self, names: Iterable[str]) -> None:
-        missing = {n for n in names if n and n.casefold() not in self.brand_ids}
-        if not missing:
-            return
-        taken = set(Brand.objects.values_list("slug", flat=True))
-        new = []
-        for name in sorted(missing):
-            base = slugify(name, allow_unicode=True)[:240] or "brand"
-            slug, n = base, 2
-            while slug in taken:
-                slug, n = f"{base}-{n}", n + 1
-            taken.add(slug)
-            new.append(Brand(name=name, slug=slug))
-        Brand.objects.bulk_create(new, ignore_conflicts=True)
-        for pk, name in Brand.objects.filter(name__in=missing).values_list("pk", "name"):
-            self.brand_ids[name.casefold()] = pk
+        brands_ensure(names, self.brand_ids)
 
     def attribute(self, name: str) -> AttributeNode:
         if name not in self.attributes:
@@ -204,6 +193,7 @@ class ProductWriter:
 
     def parse(self, number: int, row: Row) -> ProductRecord:
         record = parse_product_row(number, row, self.mapping)
+        self.check_repeated_sku(number, record.sku)
         self.quality.count(
             has_price=record.price is not None,
             brand=record.brand,
@@ -211,6 +201,17 @@ class ProductWriter:
             rejected_value=record.brand_rejected,
         )
         return record
+
+    def check_repeated_sku(self, number: int, sku: str) -> None:
+        """A SKU twice in one file: strict refuses the file; otherwise the later row wins and the report says so."""
+        first = self.sku_rows.setdefault(sku, number)
+        if first == number:
+            return
+        column = self.mapping.columns.get("sku", "sku")
+        if self.strict:
+            raise RowInvalid(column, f"SKU {sku!r} is also on row {first}; a SKU may appear once per file")
+        reason = f"SKU {sku!r} is also on row {first}: this later row replaced it"
+        self.report.warnings.append(RowError(self.report.file, number, column, reason))
 
     def finish(self) -> None:
         self.resolver.finish()
@@ -302,7 +303,7 @@ def import_products(
     """Import product rows. Bad rows are reported (file, row, column, reason) and skipped;
     with `strict=True` any bad row aborts the whole import and nothing is written."""
     report = ImportReport(file=file_name)
-    writer = ProductWriter(mapping, report)
+    writer = ProductWriter(mapping, report, strict=strict)
     run_import(
         rows,
         writer=writer,

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Product
+from catalog.selectors import MAX_DB_ID
 from recommend.bought_together.selectors import MAX_LIMIT, Suggestion, basket_completion, bought_together_for_product
 from recommend.core.payloads import product_payload
 
@@ -20,11 +21,26 @@ BASKET_MAX_PRODUCTS = 100
 class SuggestionOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     title = serializers.CharField()
+    brand = serializers.CharField(allow_null=True)
     url = serializers.CharField()
     price = serializers.CharField(allow_null=True)
+    currency = serializers.CharField()
+    image_url = serializers.CharField(allow_blank=True)
     score = serializers.FloatField()
     signal = serializers.ChoiceField(choices=["pinned", "rules", "graph", "content"])
     evidence = serializers.CharField(help_text="why, in a shopper's words")
+
+
+class BoughtTogetherOutput(serializers.Serializer):
+    product_id = serializers.IntegerField()
+    model_version = serializers.IntegerField(allow_null=True, help_text="null before any build")
+    results = SuggestionOutputSerializer(many=True)
+
+
+class BasketCompleteOutput(serializers.Serializer):
+    product_ids = serializers.ListField(child=serializers.IntegerField())
+    model_version = serializers.IntegerField(allow_null=True, help_text="null before any build")
+    results = SuggestionOutputSerializer(many=True)
 
 
 def _payload(model_version: int | None, suggestions: list[Suggestion]) -> dict[str, Any]:
@@ -41,14 +57,14 @@ class ProductBoughtTogetherApi(APIView):
 
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class BoughtTogetherInput(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=4)
 
-    @extend_schema(parameters=[InputSerializer], responses={200: SuggestionOutputSerializer(many=True)})
+    @extend_schema(parameters=[BoughtTogetherInput], responses={200: BoughtTogetherOutput})
     def get(self, request: Request, pk: int) -> Response:
-        params = self.InputSerializer(data=request.query_params)
+        params = self.BoughtTogetherInput(data=request.query_params)
         params.is_valid(raise_exception=True)
-        product = get_object_or_404(Product.objects.only("pk"), pk=pk)
+        product = get_object_or_404(Product.objects.only("pk"), pk=pk, is_active=True)
         version, suggestions = bought_together_for_product(product=product, limit=params.validated_data["limit"])
         return Response({"product_id": product.pk, **_payload(version, suggestions)})
 
@@ -59,9 +75,11 @@ class BasketCompleteApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []  # a public read: no session, so no CSRF token needed from a cart script
 
-    class InputSerializer(serializers.Serializer):
+    class BasketCompleteInput(serializers.Serializer):
         product_ids = serializers.ListField(
-            child=serializers.IntegerField(min_value=1), min_length=1, max_length=BASKET_MAX_PRODUCTS
+            child=serializers.IntegerField(min_value=1, max_value=MAX_DB_ID),
+            min_length=1,
+            max_length=BASKET_MAX_PRODUCTS,
         )
         limit = serializers.IntegerField(min_value=1, max_value=MAX_LIMIT, default=4)
 
@@ -72,9 +90,9 @@ class BasketCompleteApi(APIView):
                 raise serializers.ValidationError(f"unknown product id(s): {', '.join(map(str, unknown[:10]))}")
             return value
 
-    @extend_schema(request=InputSerializer, responses={200: SuggestionOutputSerializer(many=True)})
+    @extend_schema(request=BasketCompleteInput, responses={200: BasketCompleteOutput})
     def post(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.data)
+        params = self.BasketCompleteInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         version, suggestions = basket_completion(product_ids=data["product_ids"], limit=data["limit"])

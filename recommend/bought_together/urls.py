@@ -8,7 +8,7 @@ from recommend.bought_together.apis import BasketCompleteApi, ProductBoughtToget
 api_urlpatterns = [
     # The spelling has no trailing slash; both forms are served without a redirect.
     re_path(
-        r"^products/(?P<pk>[0-9]+)/bought-together/?$",
+        r"^products/(?P<pk>[0-9]{1,18})/bought-together/?$",
         ProductBoughtTogetherApi.as_view(),
         name="product-bought-together",
     ),

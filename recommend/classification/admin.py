@@ -14,14 +14,15 @@ from django.utils.text import Truncator
 from catalog.admin import move_to_category_step
 from catalog.models import Product
 from recommend.classification.admin_training import cancel_training, train_page
-from recommend.classification.selectors import CLASSIFIER_OWNED_SOURCES, active_classifier, live_categories
+from recommend.classification.selectors import CLASSIFIER_OWNED_SOURCES, live_categories
 from recommend.classification.services import (
-    products_classify,
     review_accept_suggestion,
     review_accept_top_suggestions,
     review_set_category,
 )
-from recommend.models import CategorySuggestion, ReviewQueueProduct
+from recommend.core.jobs import job_create, job_enqueue_failed
+from recommend.core.registry import active_version_id
+from recommend.models import CategorySuggestion, Job, ModelVersion, ReviewQueueProduct
 
 DESCRIPTION_WORDS = 30  # enough to tell a phone case from a phone without opening the product
 
@@ -164,13 +165,13 @@ class ReviewQueueAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         own = [
             path(
-                "accept/<int:suggestion_id>/",
+                "accept/<id:suggestion_id>/",
                 self.admin_site.admin_view(self.accept_view),
                 name="recommend_reviewqueue_accept",
             ),
             path("train/", self.admin_site.admin_view(self.train_view), name="recommend_train_classifier"),
             path(
-                "train/<int:job_id>/cancel/",
+                "train/<id:job_id>/cancel/",
                 self.admin_site.admin_view(self.train_cancel_view),
                 name="recommend_train_classifier_cancel",
             ),
@@ -213,13 +214,21 @@ class ReviewQueueAdmin(admin.ModelAdmin):
 
     @admin.action(description="Classify again with the active model", permissions=["change"])
     def classify_again(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
-        if active_classifier() is None:
+        """Queued as a classify job on the inference queue: inference never runs inside the admin request."""
+        if active_version_id(ModelVersion.Kind.CLASSIFIER) is None:
             self.message_user(request, "No classifier is active yet: train one first.", messages.ERROR)
             return
-        counts = products_classify(product_ids=list(queryset.values_list("pk", flat=True)))
+        ids = sorted(queryset.values_list("pk", flat=True))
+        job = job_create(kind=Job.Kind.CLASSIFY, params={"product_ids": ids}, user=request.user)
+        job.refresh_from_db()
+        if job_enqueue_failed(job):
+            self.message_user(request, f"Classify job #{job.pk} not started: {job.message}", messages.ERROR)
+            return
+        jobs_url = reverse("admin:recommend_job_change", args=[job.pk])
         self.message_user(
             request,
-            f"Classified {counts['classified']}: {counts['automatic']} set automatically, "
-            f"{counts['review']} still need review.",
+            format_html(
+                'Classifying {} products again: <a href="{}">job #{}</a> is queued.', len(ids), jobs_url, job.pk
+            ),
             messages.SUCCESS,
         )

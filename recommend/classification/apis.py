@@ -56,6 +56,7 @@ class ClassifyApi(APIView):
     """
 
     permission_classes = [IsAuthenticated]
+    throttle_scope = "classify"  # a request may run the model over 1,000 items (config/throttles.py)
 
     @extend_schema(request=ClassifyInput(many=True), responses={200: ClassifyOutput})
     def post(self, request: Request) -> Response:

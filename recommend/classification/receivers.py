@@ -16,9 +16,10 @@ from catalog.models import Product
 from catalog.signals import products_imported
 from recommend.classification.services import classifier_retrain_queue
 from recommend.classification.tasks import classify_products
-from recommend.core.jobs import automatic_jobs_enabled
+from recommend.core.jobs import automatic_jobs_enabled, job_create
 from recommend.core.registry import active_version_id
-from recommend.models import ModelVersion
+from recommend.core.task_send import task_send
+from recommend.models import Job, ModelVersion
 from taxonomy.models import Category
 from taxonomy.signals import taxonomy_changed
 
@@ -33,10 +34,19 @@ def classifier_active() -> bool:
     return automatic_jobs_enabled() and active_version_id(ModelVersion.Kind.CLASSIFIER) is not None
 
 
+def send_classification(chunk: list[int]) -> None:
+    """The task on the inference queue; with the broker down, a deferred classify job the sweep sends later."""
+
+    def deferred() -> None:
+        job_create(kind=Job.Kind.CLASSIFY, params={"product_ids": chunk}, defer=True)
+
+    task_send(classify_products, args=[chunk], queue="inference", fallback=deferred)
+
+
 def enqueue_classification(product_ids: list[int]) -> None:
     for start in range(0, len(product_ids), CLASSIFY_CHUNK):
         chunk = product_ids[start : start + CLASSIFY_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: classify_products.apply_async(args=[chunk], queue="inference"))
+        transaction.on_commit(lambda chunk=chunk: send_classification(chunk))
 
 
 @receiver(pre_save, sender=Product)

@@ -93,7 +93,7 @@ def followup_schedule(
         waiting.run_after, waiting.message = due, message
         if not rearmed or job_run_mode() == "celery":
             # Celery holds the message until its ETA; a re-armed job needs a message with the new ETA.
-            job_enqueue(job=waiting)
+            job_enqueue(job=waiting, defer=True)
     followups_collected().append(
         Followup(label=job_kind_label(kind), job_id=waiting.pk, due=due, rearmed=rearmed, detail=reason)
     )

@@ -88,7 +88,7 @@ class JobAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         own = [
             path("import/", self.admin_site.admin_view(self.import_view), name="recommend_job_import"),
-            path("<int:pk>/cancel/", self.admin_site.admin_view(self.cancel_view), name="recommend_job_cancel"),
+            path("<id:pk>/cancel/", self.admin_site.admin_view(self.cancel_view), name="recommend_job_cancel"),
         ]
         return own + super().get_urls()
 

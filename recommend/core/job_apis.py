@@ -46,21 +46,50 @@ class JobOutput(serializers.ModelSerializer):
         ]
 
 
-def job_accepted_response(job: Job) -> Response:
+VIEW_PERMISSIONS = ("recommend.view_job", "recommend.change_job")  # the admin shows jobs for either
+# What each kind the API starts needs, as the admin form of that kind checks (recommend.core.job_admin).
+START_PERMISSIONS = {Job.Kind.IMPORT: ("catalog.add_product", "You need permission to add products to run an import.")}
+PRIVATE_FIELDS = ("params", "error")  # paths, settings and tracebacks: for those who may view jobs
+
+
+def can_view_jobs(user: Any) -> bool:
+    return any(user.has_perm(perm) for perm in VIEW_PERMISSIONS)
+
+
+def job_output(job: Job, user: Any) -> dict[str, Any]:
+    """The job as JSON; without permission to view jobs its params and traceback are left out."""
+    data = dict(JobOutput(job).data)
+    if not can_view_jobs(user):
+        for name in PRIVATE_FIELDS:
+            data.pop(name, None)
+    return data
+
+
+class CanViewJobs(IsAdminUser):
+    """Staff with recommend.view_job (or change_job) read jobs; a POST is checked by the view itself."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        return request.method == "POST" or can_view_jobs(request.user)
+
+
+def job_accepted_response(job: Job, user: Any) -> Response:
     """202 with the job, or 503 with a message when the job could not be handed to the task queue."""
     job.refresh_from_db()
     if job_enqueue_failed(job):
-        return Response({"detail": job.message, "job": JobOutput(job).data}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-    return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+        body = {"detail": job.message, "job": job_output(job, user)}
+        return Response(body, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    return Response(job_output(job, user), status=status.HTTP_202_ACCEPTED)
 
 
 class JobListApi(generics.ListAPIView):
-    """Staff: list jobs, or start a catalog import job from a dataset preset."""
+    """Staff with view permission: list jobs. Staff who may add products: start a catalog import from a preset."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewJobs]
     serializer_class = JobOutput
 
-    class InputSerializer(serializers.Serializer):
+    class JobStartInput(serializers.Serializer):
         preset = serializers.ChoiceField(choices=sorted(PRESETS))
         limit = serializers.IntegerField(required=False, min_value=1)
         strict = serializers.BooleanField(default=False)
@@ -68,16 +97,19 @@ class JobListApi(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Job]:
         return Job.objects.all()
 
-    @extend_schema(request=InputSerializer, responses={202: JobOutput, 503: dict})
+    @extend_schema(request=JobStartInput, responses={202: JobOutput, 503: dict})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        params = self.InputSerializer(data=request.data)
+        permission, refusal = START_PERMISSIONS[Job.Kind.IMPORT]
+        if not request.user.has_perm(permission):
+            return Response({"detail": refusal}, status=status.HTTP_403_FORBIDDEN)
+        params = self.JobStartInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = {**params.validated_data, "data_dir": str(settings.SHOP_DATA_DIR)}
-        return job_accepted_response(job_create(kind=Job.Kind.IMPORT, params=data, user=request.user))
+        return job_accepted_response(job_create(kind=Job.Kind.IMPORT, params=data, user=request.user), request.user)
 
 
 class JobDetailApi(generics.RetrieveAPIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [CanViewJobs]
     serializer_class = JobOutput
     queryset = Job.objects.all()
 
@@ -96,4 +128,4 @@ class JobCancelApi(APIView):
             job = job_cancel(job=job)
         except ValueError as error:
             return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
-        return Response(JobOutput(job).data, status=status.HTTP_202_ACCEPTED)
+        return Response(job_output(job, request.user), status=status.HTTP_202_ACCEPTED)

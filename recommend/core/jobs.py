@@ -5,8 +5,9 @@ Handlers are registered with `job_handler` (recommend.core.job_registry) and run
 
 Where a job runs (`job_run_mode`):
 - `celery`: a broker is configured; the job's message goes to its handler's queue with its time limits.
-  When the broker cannot be reached the job is marked failed with "could not reach the task queue: ..."
-  at once, so the request that created it can answer clearly and nothing waits on it.
+  When the broker cannot be reached a job staff started is marked failed with "could not reach the task
+  queue: ..." at once, so the request that created it can answer clearly; an automatic one (`defer=True`:
+  follow-ups, sweeps, work a write needs) stays queued and the sweep sends it when the broker is back.
 - `embedded`: no broker (`CELERY_TASK_ALWAYS_EAGER`); a request never runs a job itself: the job waits in
   the database and one background runner thread of this process (or `manage.py run_jobs`) runs queued
   jobs one at a time, oldest first.
@@ -89,6 +90,7 @@ logger = logging.getLogger(__name__)
 JOB_HANDLERS = job_registry.JOB_HANDLERS
 QUEUE_ERROR = "could not reach the task queue"
 QUEUED_ON = "queued on "
+DEFERRED = "not sent yet, the sweep sends it later"
 # Errors of a broker that is down or unreachable (kombu wraps the transport's own).
 BROKER_ERRORS: tuple[type[BaseException], ...] = (kombu.exceptions.OperationalError, OSError, ConnectionError)
 
@@ -119,11 +121,12 @@ def job_is_pending(kind: str) -> bool:
     return Job.objects.filter(kind=kind, status__in=ACTIVE).exists()
 
 
-def job_create(*, kind: str, params: Any = None, user: Any = None, enqueue: bool = True) -> Job:
+def job_create(*, kind: str, params: Any = None, user: Any = None, enqueue: bool = True, defer: bool = False) -> Job:
     """Create a job with params validated against its handler (a dict or the params dataclass itself).
 
     With `enqueue` it is sent when the transaction commits; check `job_enqueue_failed(job)` after a
-    refresh to tell the user the task queue was unreachable (the job is then failed, not stuck).
+    refresh to tell the user the task queue was unreachable (the job is then failed, not stuck), or
+    with `defer` leave it queued for the sweep to send later (work nobody waits on).
     """
     handler = job_handler_get(kind)
     if dataclasses.is_dataclass(params) and not isinstance(params, type):
@@ -135,7 +138,7 @@ def job_create(*, kind: str, params: Any = None, user: Any = None, enqueue: bool
         kind=kind, params=stored, created_by=user if user and user.pk else None, queue=handler.queue
     )
     if enqueue:
-        job_enqueue(job=job)
+        job_enqueue(job=job, defer=defer)
     return job
 
 
@@ -146,20 +149,22 @@ def job_run_mode() -> str:
     return "inline" if settings.JOB_RUN_INLINE else "embedded"
 
 
-def job_enqueue(*, job: Job, note: str = "") -> None:
+def job_enqueue(*, job: Job, note: str = "", defer: bool = False) -> None:
     # A worker must never see a job row that is not committed yet.
-    transaction.on_commit(lambda: job_dispatch(job_id=job.pk, note=note))
+    transaction.on_commit(lambda: job_dispatch(job_id=job.pk, note=note, defer=defer))
 
 
-def job_dispatch(*, job_id: int, note: str = "") -> None:
-    """Hand a committed queued job to whatever runs jobs here; a broker error fails the job with a message."""
+def job_dispatch(*, job_id: int, note: str = "", defer: bool = False) -> bool:
+    """Hand a committed queued job to whatever runs jobs here; a broker error fails the job with a message,
+    or with `defer` leaves it queued (not marked sent) so `job_resend_unsent` sends it later.
+    False when the broker could not be reached."""
     mode = job_run_mode()
     if mode == "inline":
         job_run(job_id=job_id)
-        return
+        return True
     if mode == "embedded":
         embedded_runner_wake(start=True)
-        return
+        return True
     job = Job.objects.get(pk=job_id)
     handler = job_handler_get(job.kind)
     try:
@@ -174,12 +179,16 @@ def job_dispatch(*, job_id: int, note: str = "") -> None:
     except BROKER_ERRORS as error:
         logger.error("job %s: %s: %s", job_id, QUEUE_ERROR, error)
         message = f"{QUEUE_ERROR}: {error}"
+        if defer:
+            Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(message=f"{DEFERRED}: {message}"[:500])
+            return False
         Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
             status=Job.Status.FAILED, finished_at=timezone.now(), message=message[:500], error=message
         )
-        return
+        return False
     sent = f"{QUEUED_ON}{handler.queue}" + (f" ({note})" if note else "")
     Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(message=sent[:500])
+    return True
 
 
 def job_enqueue_failed(job: Job) -> bool:
@@ -242,7 +251,7 @@ def job_sweep(*, kind: str | None = None) -> dict[str, int]:
             counts["requeued" if outcome == Job.Status.QUEUED else outcome] += 1
             logger.warning("job %s (%s) swept: %s", job.pk, job.kind, message)
             if outcome == Job.Status.QUEUED and job_run_mode() == "celery":
-                job_enqueue(job=job, note=message)
+                job_enqueue(job=job, note=message, defer=True)
     if job_run_mode() == "celery":
         counts["resent"] = job_resend_unsent(kind=kind)
     elif counts["requeued"]:
@@ -272,10 +281,12 @@ def job_resend_unsent(*, kind: str | None) -> int:
     unsent = unsent.exclude(message__startswith=QUEUED_ON)
     if kind:
         unsent = unsent.filter(kind=kind)
-    ids = list(unsent.values_list("pk", flat=True)[:100])
-    for job_id in ids:
-        job_dispatch(job_id=job_id, note="sent again by the sweep")
-    return len(ids)
+    sent = 0
+    for job_id in unsent.values_list("pk", flat=True)[:100]:
+        if not job_dispatch(job_id=job_id, note="sent again by the sweep", defer=True):
+            break  # the broker is down: the rest wait for the next sweep instead of a timeout each
+        sent += 1
+    return sent
 
 
 # Wake events of the worker loops running in this process (`run_jobs`, or the embedded runner thread).

@@ -129,7 +129,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def get_urls(self) -> list:
         own = [
             path(
-                "<int:version_id>/activate/",
+                "<id:version_id>/activate/",
                 self.admin_site.admin_view(self.activate_view),
                 name="recommend_modelversion_activate",
             ),

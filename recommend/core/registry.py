@@ -28,6 +28,10 @@ class ArtifactChecksumError(RuntimeError):
     pass
 
 
+class ArtifactUnusable(ValueError):
+    """Activation refused: the version's artifact is missing or does not match its checksum."""
+
+
 def artifact_storage() -> Storage:
     return storages["artifacts"]
 
@@ -78,6 +82,12 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the one active version of its kind; the previous one is retired. One transaction."""
     if version.status not in (ModelVersion.Status.READY, ModelVersion.Status.RETIRED, ModelVersion.Status.ACTIVE):
         raise ValueError(f"Only a ready or retired version can be activated, not a {version.status} one.")
+    if version.artifact_path:
+        # Before anything changes: a missing or altered file is refused and the current version keeps serving.
+        try:
+            artifact_local_path(version=version)
+        except (FileNotFoundError, ArtifactChecksumError) as error:
+            raise ArtifactUnusable(f"{version} cannot be activated: {error}") from error
     ModelVersion.objects.select_for_update().filter(kind=version.kind, status=ModelVersion.Status.ACTIVE).exclude(
         pk=version.pk
     ).update(status=ModelVersion.Status.RETIRED)
@@ -120,6 +130,10 @@ def artifact_local_path(*, version: ModelVersion) -> Path:
     """A verified local copy of the version's artifact, downloaded once per machine."""
     if not version.artifact_path:
         raise FileNotFoundError(f"{version} has no artifact.")
+    if not version.artifact_checksum:
+        # Only artifact_store records a path, always with its checksum: an empty one was written by hand or
+        # by something else, and an unverified file must never be unpickled.
+        raise ArtifactChecksumError(f"{version} has no recorded checksum: its artifact cannot be verified.")
     local = (
         Path(settings.VAR_DIR) / "model_cache" / version.kind / f"v{version.version}" / Path(version.artifact_path).name
     )
@@ -132,7 +146,7 @@ def artifact_local_path(*, version: ModelVersion) -> Path:
     ):
         shutil.copyfileobj(source, target)
     temporary = Path(target.name)
-    if version.artifact_checksum and sha256_of(temporary) != version.artifact_checksum:
+    if sha256_of(temporary) != version.artifact_checksum:
         temporary.unlink()
         raise ArtifactChecksumError(f"Checksum mismatch for {version}: the artifact was changed after training.")
     temporary.replace(local)  # atomic: readers never see a half-written file

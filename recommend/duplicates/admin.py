@@ -115,11 +115,11 @@ class DuplicatePairAdmin(DuplicateGroupViews, admin.ModelAdmin):
         for reason in refused:
             self.message_user(request, reason, messages.WARNING)
 
-    @admin.action(description="Merge: keep listing A, B redirects to it", permissions=["change"])
+    @admin.action(description="Merge: keep listing A, B redirects to it", permissions=["merge"])
     def merge_keep_left(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> None:
         self._merge(request, queryset, keep_left=True)
 
-    @admin.action(description="Merge: keep listing B, A redirects to it", permissions=["change"])
+    @admin.action(description="Merge: keep listing B, A redirects to it", permissions=["merge"])
     def merge_keep_right(self, request: HttpRequest, queryset: QuerySet[DuplicatePair]) -> None:
         self._merge(request, queryset, keep_left=False)
 

@@ -43,6 +43,16 @@ class DuplicateGroupViews:
         if not request.user.has_perm(f"recommend.{action}_duplicatepair"):
             raise PermissionDenied
 
+    def has_merge_permission(self, request: HttpRequest) -> bool:
+        """A merge (or its undo) writes the catalog: it hides listings and moves their events."""
+        return request.user.has_perm("recommend.change_duplicatepair") and request.user.has_perm(
+            "catalog.change_product"
+        )
+
+    def _check_merge(self, request: HttpRequest) -> None:
+        if not self.has_merge_permission(request):
+            raise PermissionDenied
+
     def groups_view(self, request: HttpRequest) -> HttpResponse:
         from recommend.duplicates.admin import review_thresholds
 
@@ -68,7 +78,7 @@ class DuplicateGroupViews:
         return TemplateResponse(request, "admin/recommend/duplicatepair/groups.html", context)
 
     def group_merge_view(self, request: HttpRequest) -> HttpResponse:
-        self._check(request, "change")
+        self._check_merge(request)
         ids = [int(pk) for pk in (request.POST.get("ids") or request.GET.get("ids") or "").split(",") if pk.isdigit()]
         products = list(Product.objects.filter(pk__in=ids, merged_into__isnull=True).select_related("brand"))
         groups_url = reverse("admin:recommend_duplicatepair_groups")
@@ -106,7 +116,7 @@ class DuplicateGroupViews:
         return TemplateResponse(request, "admin/recommend/duplicatepair/group_merge.html", context)
 
     def group_undo_view(self, request: HttpRequest) -> HttpResponse:
-        self._check(request, "change")
+        self._check_merge(request)
         groups_url = reverse("admin:recommend_duplicatepair_groups")
         stack = request.session.get(UNDO_SESSION_KEY, [])
         if request.method != "POST" or not stack:

@@ -40,6 +40,7 @@ class SearchApi(APIView):
     """Search products by meaning and by words (full-text + embeddings, rank fusion)."""
 
     permission_classes = [AllowAny]
+    throttle_scope = "search"  # every request runs the text encoder (config/throttles.py)
 
     class SearchInput(serializers.Serializer):
         q = serializers.CharField(min_length=1, max_length=200, trim_whitespace=True)

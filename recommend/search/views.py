@@ -7,17 +7,24 @@ from django.shortcuts import render
 from catalog.events import event_record
 from catalog.facets import facet_filter, facet_selection, facets_for
 from catalog.models import Interaction, Product
+from config.throttles import PageSearchThrottle
 from recommend.search.selectors import search_hits, search_ranking
 
 SEARCH_PAGE_SIZE = 48
+MAX_PAGE = 10_000
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
-    number = request.GET.get("page", "1")
-    number = int(number) if number.isdigit() and int(number) > 0 else 1
+    # A NUL byte cannot reach PostgreSQL (the driver refuses it): typed or pasted, it is dropped.
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:200]
+    raw = request.GET.get("page", "1")
+    # ASCII digits only ("²".isdigit() is True but int() refuses it); a page past the last shows the last.
+    number = min(int(raw), MAX_PAGE) if raw.isascii() and raw.isdigit() and int(raw) > 0 else 1
     context = {"query": query, "hits": [], "total": 0, "facets": {}}
     ids: list[int] = []
+    if query and not PageSearchThrottle().allow_request(request, None):
+        context = {"query": query, "hits": [], "total": 0, "throttled": True}
+        return render(request, "storefront/search.html", context, status=429)
     if query:
         ranking = search_ranking(query=query)
         if number == 1:

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog.api_fields import RowIdRelatedField
 from catalog.models import Product
 from recommend.sequential.selectors import explanation_for, recommendations_for, visitor_ids_for_request
 from recommend.sequential.services import feedback_not_interested
@@ -60,13 +61,13 @@ class NotInterestedApi(APIView):
 
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
-        product = serializers.PrimaryKeyRelatedField(queryset=Product.objects.all())
+    class NotInterestedInput(serializers.Serializer):
+        product = RowIdRelatedField(queryset=Product.objects.all())
         visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
 
-    @extend_schema(request=InputSerializer, responses={201: dict})
+    @extend_schema(request=NotInterestedInput, responses={201: dict})
     def post(self, request: Request) -> Response:
-        params = self.InputSerializer(data=request.data)
+        params = self.NotInterestedInput(data=request.data)
         params.is_valid(raise_exception=True)
         if not params.validated_data["visitor"] and not request.session.session_key:
             request.session.save()  # an anonymous visitor needs a key to remember the dislike by

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from catalog.models import Interaction, Product
+from catalog.selectors import personalisation_enabled
 from recommend.core.payloads import product_payload
 from recommend.core.selectors import SEQUENCE_EVENTS, VisitorEvent
 from recommend.sequential import reasons
@@ -96,8 +97,13 @@ def _model_ranking(artifact: Any, events: list[VisitorEvent], exclude: set[int],
 
 
 def recommendations_for(*, visitor_ids: Sequence[str], limit: int = 10) -> dict[str, Any]:
-    """{"model_version", "fallback", "results": [product payload + "reasons"]} for these visitor ids."""
+    """{"model_version", "fallback", "results": [product payload + "reasons"]} for these visitor ids.
+
+    With personalisation switched off their history is not read: the popular products, as for a newcomer.
+    """
     version_id, artifact = active_artifact()
+    if visitor_ids and not personalisation_enabled(visitor_ids=list(visitor_ids)):
+        return {"model_version": version_id, "fallback": "personalisation_off", "results": _cold([], set(), limit)}
     events = latest_history(visitor_ids=visitor_ids, limit=settings.RECOMMEND_HISTORY_LENGTH)
     bought = purchased(visitor_ids=visitor_ids)
     exclude = hidden_product_ids(visitor_ids=visitor_ids)

@@ -6,6 +6,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from catalog.models import Product
+from catalog.selectors import db_id
 from recommend.sequential.selectors import explanation_for, recommendations_for, visitor_ids_for_request
 from recommend.sequential.services import feedback_not_interested
 
@@ -23,7 +24,7 @@ def why_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def not_interested(request: HttpRequest) -> HttpResponse:
-    product = get_object_or_404(Product, pk=request.POST.get("product") or 0)
+    product = get_object_or_404(Product, pk=db_id(request.POST.get("product")) or 0)  # "²" or 10**20: a 404
     if not request.session.session_key:
         request.session.save()
     feedback_not_interested(visitor_ids=visitor_ids_for_request(request), product=product, user=request.user)

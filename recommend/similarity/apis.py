@@ -29,7 +29,7 @@ class SimilarItemsApi(APIView):
     def get(self, request: Request, pk: int) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        product = get_object_or_404(Product.objects.only("pk", "category_id"), pk=pk)
+        product = get_object_or_404(Product.objects.only("pk", "category_id"), pk=pk, is_active=True)
         data = params.validated_data
         payload = similar_products(
             product=product, strategy=data["strategy"], limit=data["limit"], scope=data["category"]

@@ -13,6 +13,7 @@ from catalog.signals import products_changed, products_imported
 from recommend.core.followups import followup_note, followup_schedule, products_changed_in_request
 from recommend.core.jobs import automatic_jobs_enabled
 from recommend.core.registry import active_version_id
+from recommend.core.task_send import task_send
 from recommend.models import Job, ModelVersion
 from recommend.similarity.tasks import embed_product, refresh_products
 from taxonomy.signals import taxonomy_changed
@@ -25,12 +26,20 @@ def similar_items_active() -> bool:
     return automatic_jobs_enabled() and active_version_id(ModelVersion.Kind.SIMILAR) is not None
 
 
+def rebuild_later() -> None:
+    """The broker is down: the change is stored; one debounced full build catches it up later."""
+    reason = "task queue unreachable"
+    followup_schedule(kind=Job.Kind.BUILD_SIMILAR, params={"reason": reason}, reason=reason)
+
+
 @receiver(post_save, sender=Product)
 def embed_saved_product(sender: Any, instance: Product, raw: bool = False, **kwargs: Any) -> None:
     if raw or not similar_items_active():
         return
     product_id = instance.pk
-    transaction.on_commit(lambda: embed_product.apply_async(args=[product_id], queue="inference"))
+    transaction.on_commit(
+        lambda: task_send(embed_product, args=[product_id], queue="inference", fallback=rebuild_later)
+    )
 
 
 @receiver(products_changed)
@@ -42,7 +51,7 @@ def update_changed_products(sender: Any, product_ids: list[int], **kwargs: Any) 
         followup_schedule(kind=Job.Kind.BUILD_SIMILAR, params={"reason": "bulk change"}, reason="bulk change")
         return
     ids = sorted(product_ids)
-    transaction.on_commit(lambda: refresh_products.apply_async(args=[ids], queue="inference"))
+    transaction.on_commit(lambda: task_send(refresh_products, args=[ids], queue="inference", fallback=rebuild_later))
     followup_note(label=f"Similar items and search of {len(ids)} product{'s' if len(ids) > 1 else ''} updated")
 
 

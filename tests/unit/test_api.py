@@ -167,8 +167,8 @@ def test_batch_ingest_is_idempotent_by_event_id(staff_api_client, products):
     first = staff_api_client.post("/api/v1/interactions/", batch, format="json").json()
     second = staff_api_client.post("/api/v1/interactions/", batch, format="json").json()
 
-    assert first == {"created": 2, "duplicates": 0}
-    assert second == {"created": 0, "duplicates": 2}
+    assert first == {"created": 2, "duplicates": 0, "declined": 0}
+    assert second == {"created": 0, "duplicates": 2, "declined": 0}
     assert Interaction.objects.count() == 2
 
 
@@ -199,7 +199,7 @@ def test_a_batch_looks_products_up_in_a_fixed_number_of_queries(
     with django_assert_max_num_queries(12):
         response = staff_api_client.post("/api/v1/interactions/", batch, format="json")
 
-    assert response.json() == {"created": 100, "duplicates": 0}
+    assert response.json() == {"created": 100, "duplicates": 0, "declined": 0}
 
 
 def test_unknown_products_in_a_batch_are_named(staff_api_client, products):

@@ -90,3 +90,20 @@ def test_a_product_without_any_suggestion_says_so(admin_client, queue, settings)
     page = page_of(admin_client)
 
     assert "No suggestion above 100%" in page
+
+
+def test_classify_again_queues_a_job_instead_of_running_the_model_in_the_request(admin_client, queue, monkeypatch):
+    from recommend.classification import services
+    from recommend.models import Job
+
+    def no_inference_here(**kwargs):
+        raise AssertionError("inference ran inside the admin request")
+
+    monkeypatch.setattr(services, "products_classify", no_inference_here)
+    ids = sorted([queue["laptop"].pk, queue["dress"].pk])
+
+    response = admin_client.post(reverse(QUEUE), {"action": "classify_again", "_selected_action": ids}, follow=True)
+
+    job = Job.objects.get(kind=Job.Kind.CLASSIFY)
+    assert job.params == {"product_ids": ids} and job.status == Job.Status.QUEUED
+    assert f"job #{job.pk}</a> is queued" in response.content.decode()

@@ -87,6 +87,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {error}")
             if len(report.errors) > 20:
                 self.stdout.write(f"  ... and {len(report.errors) - 20} more (use --report to see all)")
+            for warning in report.warnings[:20]:
+                self.stdout.write(f"  warning: {warning}")
+            if len(report.warnings) > 20:
+                self.stdout.write(f"  ... and {len(report.warnings) - 20} more warnings (use --report to see all)")
         if report_path:
             report_path.write_text(json.dumps([r.as_dict(max_errors=10**9) for r in reports], indent=2))
             self.stdout.write(f"Report written to {report_path}")

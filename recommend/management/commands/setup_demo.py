@@ -84,14 +84,15 @@ class Command(BaseCommand):
             job_worker_loop(wake=threading.Event(), stop=threading.Event(), until_idle=True, on_job=show)
 
     def ensure_staff(self, username: str, *, reset: bool) -> str:
-        """Create the staff user with a random password; an existing user's password changes only with reset."""
+        """Create the staff user with a random password. An existing user is left as it is (password, staff and
+        superuser flags) unless `reset`: then it gets a new password and becomes a superuser, as on creation."""
         user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
-        user.is_staff = user.is_superuser = True
         password = ""
         if created or reset:
             password = secrets.token_urlsafe(12)
             user.set_password(password)
-        user.save()
+            user.is_staff = user.is_superuser = True
+            user.save()
         if password:
             return f"user {username!r}  password {password!r}"
         return f"user {username!r} (exists; password unchanged: `manage.py setup_demo --skip-models --reset-password`)"

@@ -1,0 +1,89 @@
+"""Probes for a load balancer or orchestrator.
+
+- `/healthz`: the process answers (liveness). No I/O at all, so a slow database never gets a healthy
+  worker restarted.
+- `/readyz`: this instance can serve (readiness): database, cache, broker, active models, static manifest.
+  Each check has a short timeout and reports `ok` and `ms`; any failure answers 503, so traffic goes
+  elsewhere until it recovers.
+"""
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+
+from recommend.core.health import active_models_check
+
+BROKER_TIMEOUT_SECONDS = 2.0
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+def check_database() -> dict[str, Any]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return {"ok": True, "vendor": connection.vendor}
+
+
+def check_cache() -> dict[str, Any]:
+    """A write and a read back: the Redis cache ignores its errors (reads fall back), so only a round trip tells."""
+    key, token = "readyz:probe", uuid.uuid4().hex
+    cache.set(key, token, 10)
+    ok = cache.get(key) == token
+    return {"ok": ok, **({} if ok else {"error": "the cache did not keep a value (Redis unreachable?)"})}
+
+
+def check_broker() -> dict[str, Any]:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return {"ok": True, "mode": "in process (no broker configured)"}
+    from celery import current_app
+
+    with current_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT_SECONDS)
+    return {"ok": True, "mode": "celery"}
+
+
+def check_static() -> dict[str, Any]:
+    if settings.DEBUG:
+        return {"ok": True, "mode": "served from the source folders (DEBUG)"}
+    read_manifest = getattr(staticfiles_storage, "read_manifest", None)
+    if read_manifest is None:
+        return {"ok": True, "mode": "no manifest storage"}
+    ok = bool(read_manifest())
+    return {"ok": ok, **({} if ok else {"error": "no staticfiles manifest: run `manage.py collectstatic`"})}
+
+
+CHECKS: dict[str, Callable[[], dict[str, Any]]] = {
+    "database": check_database,
+    "cache": check_cache,
+    "broker": check_broker,
+    "models": active_models_check,
+    "static": check_static,
+}
+
+
+def run_check(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        result = check()
+    except Exception as error:  # a probe reports every failure, whatever raised it
+        result = {"ok": False, "error": f"{type(error).__name__}: {error}"[:300]}
+    return {**result, "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {name: run_check(check) for name, check in CHECKS.items()}
+    ready = all(result["ok"] for result in checks.values())
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)

@@ -157,6 +157,8 @@ class BlockStat(models.Model):
     @property
     def click_through(self) -> float | None:
         return self.clicks / self.impressions if self.impressions else None
+
+
 class VisitorPreference(models.Model):
     """A shopper's privacy choice per visitor id (session key or linked id): with personalisation off, no new
     events are stored for that id and recommendations ignore its history."""

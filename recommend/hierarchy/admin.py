@@ -68,11 +68,11 @@ class TaxonomyProposalAdmin(admin.ModelAdmin):
 
         return [
             view(admin_views.build_page, "build", "build/"),
-            view(admin_views.review_page, "review", "<int:proposal_id>/review/"),
-            view(admin_views.decide_view, "decide", "<int:proposal_id>/decide/"),
-            view(admin_views.rename_view, "rename", "<int:proposal_id>/rename/"),
-            view(admin_views.apply_view, "apply", "<int:proposal_id>/apply/"),
-            view(admin_views.undo_view, "undo", "<int:proposal_id>/undo/"),
-            view(admin_views.dismiss_view, "dismiss", "<int:proposal_id>/dismiss/"),
+            view(admin_views.review_page, "review", "<id:proposal_id>/review/"),
+            view(admin_views.decide_view, "decide", "<id:proposal_id>/decide/"),
+            view(admin_views.rename_view, "rename", "<id:proposal_id>/rename/"),
+            view(admin_views.apply_view, "apply", "<id:proposal_id>/apply/"),
+            view(admin_views.undo_view, "undo", "<id:proposal_id>/undo/"),
+            view(admin_views.dismiss_view, "dismiss", "<id:proposal_id>/dismiss/"),
             *super().get_urls(),
         ]

@@ -6,5 +6,5 @@ from recommend.hierarchy.apis import ProposalDetailApi, ProposalListApi
 
 api_urlpatterns = [
     path("taxonomy/proposals/", ProposalListApi.as_view(), name="taxonomy-proposal-list"),
-    path("taxonomy/proposals/<int:pk>/", ProposalDetailApi.as_view(), name="taxonomy-proposal-detail"),
+    path("taxonomy/proposals/<id:pk>/", ProposalDetailApi.as_view(), name="taxonomy-proposal-detail"),
 ]

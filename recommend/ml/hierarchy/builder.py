@@ -21,7 +21,7 @@ from recommend.ml.hierarchy.tree import TreeConfig, TreeLevels, build_tree
 
 Encoder = Callable[[Sequence[str]], np.ndarray]
 Progress = Callable[[float, str], None]
-DEFAULT_METHOD = "autoencoder"  # beat "direct" at every level on Fashion and Flipkart (benchmarks/taxonomy.py)
+DEFAULT_METHOD = "direct"  # with the counts the tree chooses itself it beat the autoencoder (benchmarks/taxonomy.py)
 
 
 @dataclass

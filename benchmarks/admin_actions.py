@@ -43,6 +43,9 @@ def prepare_site(workdir: Path) -> None:
 def staff_client() -> Any:
     from django.contrib.auth.models import User
     from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the client records response.context (form_data reads the change form's values)
 
     user, _ = User.objects.get_or_create(username=STAFF)
     user.is_staff = user.is_superuser = True

@@ -8,15 +8,37 @@ unreachable the write is already stored: the request must still answer, and the 
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from recommend.core.jobs import BROKER_ERRORS
+from django.db import close_old_connections
+
+from recommend.core.jobs import BROKER_ERRORS, job_run_mode
 
 logger = logging.getLogger(__name__)
+# Embedded mode (no broker): small tasks run here, one at a time in send order, never inside the request.
+_embedded = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-tasks")
+
+
+def _run_embedded(task: Any, args: list[Any]) -> None:
+    close_old_connections()
+    try:
+        task.apply(args=args)
+    except Exception:  # a failed refresh must not kill the thread; the next rebuild covers it
+        logger.exception("embedded task %s failed", getattr(task, "name", task))
+    finally:
+        close_old_connections()
 
 
 def task_send(task: Any, *, args: list[Any], queue: str, fallback: Callable[[], Any]) -> bool:
-    """Send `task`; on a broker error call `fallback` instead. True when the task itself was sent."""
+    """Send `task`; on a broker error call `fallback` instead. True when the task itself was sent.
+
+    Without a broker the task runs in this process's embedded task thread (after the response, not in it);
+    with JOB_RUN_INLINE (the unit tests) it runs at once, as Celery's eager mode does.
+    """
+    if job_run_mode() == "embedded":
+        _embedded.submit(_run_embedded, task, args)
+        return True
     try:
         task.apply_async(args=args, queue=queue)
     except BROKER_ERRORS as error:

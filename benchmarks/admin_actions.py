@@ -244,6 +244,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/shop-admin-bench"))
     parser.add_argument("--skip-train", action="store_true")
+    parser.add_argument("--skip-coalesced", action="store_true", help="do not run the follow-up jobs the clicks queued")
     parser.add_argument("--train-timeout", type=float, default=1800)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -258,7 +259,8 @@ def main() -> None:
     values: dict[str, Any] = {"admin.catalog_products": Product.objects.count(), "seed": SEED, "split": "n/a"}
     for action in (move_category, rename_category, accept_suggestion, merge_pair, bulk_accept):
         values.update(action(client))
-    values.update(coalesced_followups(first_job, args.train_timeout))
+    if not args.skip_coalesced:
+        values.update(coalesced_followups(first_job, args.train_timeout))
     if not args.skip_train:
         values.update(train_default(client, args.train_timeout))
     write_results("admin", values, "Admin actions on the demo catalog (embedded mode, admin client)")

@@ -69,7 +69,7 @@ def describe_clusters(
         members = np.flatnonzero(labels == cluster)
         avoid = set(stop_terms)
         if parent_labels is not None and parent_of is not None and parent_of[cluster] >= 0:
-            avoid = set(parent_labels[parent_of[cluster]].lower().split(" / "))
+            avoid |= set(parent_labels[parent_of[cluster]].lower().split(" / "))
         best = _top_terms(scores[cluster], vocabulary, terms, avoid)
         centroid = vectors[members].mean(axis=0) if len(members) else np.zeros(vectors.shape[1])
         norm = float(np.linalg.norm(centroid))

@@ -20,12 +20,16 @@ logger = logging.getLogger(__name__)
 _embedded = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedded-tasks")
 
 
-def _run_embedded(task: Any, args: list[Any]) -> None:
+def _run_embedded(task: Any, args: list[Any], fallback: Callable[[], Any]) -> None:
     close_old_connections()
     try:
-        task.apply(args=args)
-    except Exception:  # a failed refresh must not kill the thread; the next rebuild covers it
-        logger.exception("embedded task %s failed", getattr(task, "name", task))
+        task.apply(args=args, throw=True)
+    except Exception:  # e.g. a command exiting while the encoder loads: keep the work as a deferred job
+        logger.warning("embedded task %s failed; kept as a deferred job", getattr(task, "name", task), exc_info=True)
+        try:
+            fallback()
+        except Exception:
+            logger.exception("could not keep the work of %s", getattr(task, "name", task))
     finally:
         close_old_connections()
 
@@ -37,7 +41,10 @@ def task_send(task: Any, *, args: list[Any], queue: str, fallback: Callable[[], 
     with JOB_RUN_INLINE (the unit tests) it runs at once, as Celery's eager mode does.
     """
     if job_run_mode() == "embedded":
-        _embedded.submit(_run_embedded, task, args)
+        try:
+            _embedded.submit(_run_embedded, task, args, fallback)
+        except RuntimeError:  # the interpreter is shutting down: its task thread is gone, run it here
+            _run_embedded(task, args, fallback)
         return True
     try:
         task.apply_async(args=args, queue=queue)

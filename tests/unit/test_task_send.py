@@ -12,7 +12,7 @@ class FakeTask:
         self.ran_in: list[str] = []
         self.done = threading.Event()
 
-    def apply(self, args):
+    def apply(self, args, throw=False):
         self.ran_in.append(threading.current_thread().name)
         self.done.set()
 
@@ -36,3 +36,17 @@ def test_inline_mode_runs_it_at_once_in_the_caller(settings):
     module.task_send(task, args=[1], queue="inference", fallback=lambda: None)
 
     assert task.ran_in == [threading.current_thread().name]
+
+
+class FailingTask(FakeTask):
+    def apply(self, args, throw=False):
+        raise RuntimeError("cannot schedule new futures after interpreter shutdown")
+
+
+def test_work_that_fails_in_the_background_is_kept_by_the_fallback(settings):
+    settings.JOB_RUN_INLINE = False
+    kept = threading.Event()
+
+    module.task_send(FailingTask(), args=[1], queue="inference", fallback=kept.set)
+
+    assert kept.wait(10)

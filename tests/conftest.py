@@ -24,10 +24,14 @@ def _isolated_storage(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "artifacts")},
         },
     }
+    from recommend.core.model_cache import clear_model_caches
     from recommend.core.vectors import query_cache_clear
 
     cache.clear()
     query_cache_clear()  # a test's fake encoder never sees another test's cached query vectors
+    # Ids restart after each test's rollback: a model loaded for an earlier test's version #1 must not answer
+    # for this test's version #1 (the model cache's fast path matches the active version id).
+    clear_model_caches()
     yield
     cache.clear()
 

@@ -196,7 +196,6 @@ def test_product_page_shows_similar_items(client, catalog):
     assert "Similar items" in page and "Blue cotton shirt with pocket" in page
 
 
-@pytest.mark.xfail(strict=False, reason="order-dependent: passes alone (to fix)")
 def test_search_matches_words_and_meaning(client, catalog):
     built()
 

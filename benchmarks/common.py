@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
+# BENCH_RESULTS_DIR: where a run writes (CI's short load run writes to a temporary folder).
+RESULTS = Path(os.environ.get("BENCH_RESULTS_DIR") or ROOT / "benchmarks" / "results")
 
 
 def setup_django(sqlite_path: Path | None = None, fresh: bool = True) -> None:

@@ -179,6 +179,9 @@ def explanation_for(*, visitor_ids: Sequence[str], product: Product) -> dict[str
     from recommend.ml.sequential.explain import history_weights
 
     _, artifact = active_artifact()
+    if visitor_ids and not personalisation_enabled(visitor_ids=list(visitor_ids)):
+        # Personalisation off: nothing was recommended from their history, so there is none to explain.
+        return {"product_id": product.pk, "history": [], "explained": False, "personalisation": False}
     events = latest_history(visitor_ids=visitor_ids, limit=settings.RECOMMEND_HISTORY_LENGTH)
     if artifact is None or product.pk not in artifact.vocabulary.index_of:
         return {"product_id": product.pk, "history": [], "explained": False}

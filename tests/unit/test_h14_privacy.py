@@ -66,6 +66,8 @@ def test_personalisation_off_ignores_history_and_stores_no_new_events(client, vi
     assert payload["fallback"] == "personalisation_off" and len(payload["results"]) == 3
     assert ingest.json() == {"created": 0, "duplicates": 0, "declined": 1}
     assert client.get("/api/v1/me/data/").json()["personalisation"] is False
+    why = client.get(f"/api/v1/recommendations/{shop[4].pk}/why/").json()
+    assert why["history"] == [] and why["personalisation"] is False  # no history read, none explained
     client.put("/api/v1/me/personalisation/", {"enabled": True}, content_type="application/json")
     assert client.get("/api/v1/recommendations/?limit=3").json()["fallback"] is None
 

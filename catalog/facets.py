@@ -14,6 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import QueryDict
 
 from catalog.models import Brand, Product, ProductAttributeValue
+from catalog.selectors import db_id
 from taxonomy.models import AttributeNode
 
 # (key, label, low, high): half-open bands [low, high); None means unbounded.
@@ -45,13 +46,14 @@ class FacetSelection:
 
 def facet_selection(params: QueryDict) -> FacetSelection:
     """What the shopper ticked; unknown or malformed parameters are ignored (a stale link still works)."""
-    brands = frozenset(int(v) for v in params.getlist("brand")[:20] if v.isdigit())
+    brands = frozenset(pk for pk in (db_id(v) for v in params.getlist("brand")[:20]) if pk is not None)
     prices = frozenset(v for v in params.getlist("price")[:5] if v in BAND_BY_KEY)
     values: dict[int, set[str]] = {}
     for raw in params.getlist("a")[:30]:
         attribute, _, value = raw.partition(":")
-        if attribute.isdigit() and value.strip():
-            values.setdefault(int(attribute), set()).add(value.strip()[:200])
+        attribute_id = db_id(attribute)
+        if attribute_id is not None and value.strip():
+            values.setdefault(attribute_id, set()).add(value.strip()[:200])
     return FacetSelection(brands, prices, {k: frozenset(v) for k, v in values.items()})
 
 

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.events import block_impression, event_record
 from catalog.models import Interaction, Product
+from catalog.selectors import db_id
 from recommend.bought_together.selectors import basket_completion, cart_products
 from recommend.bought_together.services import CART_SESSION_KEY, cart_add, cart_remove
 
@@ -32,7 +33,7 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
 
 @require_POST
 def cart_add_view(request: HttpRequest) -> HttpResponse:
-    product = get_object_or_404(Product, pk=request.POST.get("product_id") or 0, is_active=True)
+    product = get_object_or_404(Product, pk=db_id(request.POST.get("product_id", "")) or 0, is_active=True)
     cart_add(session=request.session, product_id=product.pk)
     event_record(request, Interaction.Event.ADD_TO_CART, product_id=product.pk)
     messages.success(request, f"Added {product.title} to your cart.")
@@ -41,7 +42,7 @@ def cart_add_view(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def cart_remove_view(request: HttpRequest) -> HttpResponse:
-    product_id = request.POST.get("product_id", "")
-    if product_id.isdigit():
-        cart_remove(session=request.session, product_id=int(product_id))
+    product_id = db_id(request.POST.get("product_id", ""))
+    if product_id is not None:
+        cart_remove(session=request.session, product_id=product_id)
     return _back(request)

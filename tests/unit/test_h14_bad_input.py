@@ -161,3 +161,20 @@ def test_not_interested_with_an_id_past_64_bits_is_a_400(api_client):
     response = api_client.post("/api/v1/recommendations/not-interested/", {"product": int(HUGE)}, format="json")
 
     assert response.status_code == 400 and "product" in response.json()
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "99999999999999999999999"])
+def test_storefront_facets_with_odd_ids_are_ignored(client, tree, odd):
+    ProductFactory(title="Blue shirt", category=tree["shirts"])
+
+    category = client.get(tree["shirts"].get_absolute_url(), {"brand": odd, "a": f"{odd}:red"})
+    search = client.get("/search/", {"q": "shirt", "brand": odd})
+
+    assert category.status_code == 200 and "Blue shirt" in category.content.decode()
+    assert search.status_code == 200
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "99999999999999999999999"])
+def test_cart_with_odd_product_ids_answers_without_an_error(client, odd):
+    assert client.post("/cart/add/", {"product_id": odd}).status_code == 404
+    assert client.post("/cart/remove/", {"product_id": odd}).status_code == 302

@@ -1,12 +1,10 @@
 """A small catalog in four obvious groups and a cheap encoder, shared by the taxonomy proposal tests."""
 
-import zlib
-
-import numpy as np
 import pytest
 
 from recommend.core import vectors
 from recommend.hierarchy.services import proposal_build_start
+from tests import fakes
 from tests.factories import BrandFactory, ProductFactory
 
 GROUPS = {
@@ -21,14 +19,7 @@ COLOURS = ["red", "blue", "black", "green"]
 
 
 def bag_of_words(texts, progress=None):
-    matrix = np.zeros((len(texts), 256), dtype=np.float32)
-    for row, text in enumerate(texts):
-        for word in text.casefold().replace(".", " ").split():
-            matrix[row, zlib.crc32(word.encode()) % 256] += 1.0
-    matrix /= np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
-    if progress:
-        progress(len(texts), len(texts))
-    return matrix
+    return fakes.bag_of_words(texts, progress, dimension=256)
 
 
 def install_fake_encoder(monkeypatch):

@@ -17,7 +17,7 @@ from recommend.core import vectors
 from recommend.core.model_cache import clear_model_caches
 from recommend.similarity.services import similarity_build
 from tests.factories import BrandFactory, CategoryFactory, ProductFactory, StaffFactory
-from tests.unit.test_similarity import bag_of_words
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

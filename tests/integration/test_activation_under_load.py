@@ -13,7 +13,7 @@ from recommend.core import vectors
 from recommend.core.registry import model_version_activate
 from recommend.similarity.services import similarity_build
 from tests.factories import BrandFactory, InteractionFactory, ProductFactory
-from tests.unit.test_similarity import bag_of_words
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,8 +8,8 @@ from rest_framework.authtoken.models import Token
 
 from recommend.core import vectors
 from tests.factories import BrandFactory, InteractionFactory, ProductFactory, StaffFactory
+from tests.fakes import bag_of_words
 from tests.fuzzing import fuzz_api
-from tests.unit.test_similarity import bag_of_words
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from recommend.search.selectors import lexical_ids, product_search_page
 from recommend.search.services import search_index_update
 from recommend.similarity.services import similarity_build
 from tests.factories import BrandFactory, ProductFactory
-from tests.unit.test_similarity import bag_of_words
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,11 +1,9 @@
 """Training a duplicate matcher from a labelled file and from staff decisions (SQLite, inline jobs)."""
 
 import json
-import zlib
 from io import StringIO
 from pathlib import Path
 
-import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -13,6 +11,7 @@ from recommend.duplicates.matchers import active_matcher
 from recommend.duplicates.training import duplicate_training_start, labelled_pairs_from_decisions
 from recommend.models import DuplicatePair, Job, ModelVersion
 from tests.factories import BrandFactory, ProductFactory
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db
 
@@ -22,14 +21,7 @@ def hashing_encoder(monkeypatch):  # type: ignore[no-untyped-def]
     """Bag-of-words vectors instead of MiniLM: the training path is under test, not the encoder."""
     from recommend.core import vectors
 
-    def encode(texts, progress=None):  # type: ignore[no-untyped-def]
-        out = np.zeros((len(texts), 64), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row, zlib.crc32(word.encode()) % 64] += 1.0
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    monkeypatch.setattr(vectors, "encode_texts", encode)
+    monkeypatch.setattr(vectors, "encode_texts", lambda texts, progress=None: bag_of_words(texts, dimension=64))
 
 
 def labelled_rows(groups: int = 30) -> list[dict]:

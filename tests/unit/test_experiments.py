@@ -13,7 +13,7 @@ from recommend.core.registry import active_version_id
 from recommend.models import ModelVersion
 from recommend.similarity.services import similarity_build
 from tests.factories import InteractionFactory, ProductFactory
-from tests.unit.test_similarity import bag_of_words
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db
 

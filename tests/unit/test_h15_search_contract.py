@@ -1,24 +1,14 @@
 """Search API contract (issue 15 point 9): a total, paging, and a relevance cutoff that gives an honest
 empty result. The sentence encoder is a hashed bag of words here (see tests/unit/test_similarity.py)."""
 
-import zlib
-
-import numpy as np
 import pytest
 
 from recommend.core import vectors
 from recommend.similarity.services import similarity_build
 from tests.factories import ProductFactory
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db
-
-
-def bag_of_words(texts, progress=None):
-    out = np.zeros((len(texts), 384), dtype=np.float32)
-    for row, text in enumerate(texts):
-        for word in text.casefold().split():
-            out[row, zlib.crc32(word.encode()) % 384] += 1.0
-    return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-9)
 
 
 @pytest.fixture

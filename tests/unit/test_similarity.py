@@ -5,10 +5,8 @@ seconds; the real MiniLM is exercised in tests/unit/test_ml_similarity.py and th
 """
 
 import json
-import zlib
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -18,19 +16,9 @@ from recommend.core import vectors
 from recommend.models import DuplicatePair, ModelVersion, SimilarItem
 from recommend.similarity.services import similarity_build
 from tests.factories import BrandFactory, InteractionFactory, ProductFactory
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db
-
-
-def bag_of_words(texts, progress=None):
-    vectors = np.zeros((len(texts), 384), dtype=np.float32)
-    for row, text in enumerate(texts):
-        for word in text.casefold().replace(".", " ").split():
-            vectors[row, zlib.crc32(word.encode()) % 384] += 1.0
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-    if progress:
-        progress(len(texts), len(texts))
-    return vectors
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from catalog.models import Interaction, ProductAttributeValue
 from recommend.core import vectors
 from recommend.similarity.services import similarity_build
 from tests.factories import AttributeFactory, BrandFactory, ProductFactory
-from tests.unit.test_similarity import bag_of_words
+from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db
 

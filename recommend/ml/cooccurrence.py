@@ -214,6 +214,11 @@ def merge_neighbors(
     return merged[:k]
 
 
+def _pair(left: Hashable, right: Hashable) -> tuple[Hashable, Hashable]:
+    """The key of an unordered pair (items of any hashable type, ordered by their text)."""
+    return (left, right) if str(left) <= str(right) else (right, left)
+
+
 def pair_support(sequences: Sequence[Sequence[Hashable]], window: int) -> Counter[tuple[Hashable, Hashable]]:
     """How many sequences (visitors) hold each unordered pair within ``window`` positions of each other.
 
@@ -226,7 +231,7 @@ def pair_support(sequences: Sequence[Sequence[Hashable]], window: int) -> Counte
         for i, left in enumerate(sequence):
             for right in sequence[i + 1 : i + 1 + window]:
                 if left != right:
-                    pairs.add((left, right) if str(left) <= str(right) else (right, left))
+                    pairs.add(_pair(left, right))
         support.update(pairs)
     return support
 
@@ -235,8 +240,4 @@ def thinly_supported(
     item: Hashable, neighbours: Sequence[tuple[Hashable, float]], support: Counter, min_visitors: int
 ) -> set[Hashable]:
     """The neighbours of ``item`` whose pair was seen by fewer than ``min_visitors`` visitors."""
-    return {
-        other
-        for other, _ in neighbours
-        if support[(item, other) if str(item) <= str(other) else (other, item)] < min_visitors
-    }
+    return {other for other, _ in neighbours if support[_pair(item, other)] < min_visitors}

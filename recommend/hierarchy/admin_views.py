@@ -4,6 +4,8 @@ Building, editing, applying and undoing change the category tree, so they need t
 permissions on categories (undo deletes the categories the apply created: delete too). Others get 403.
 """
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -92,8 +94,23 @@ def review_page(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id
     return render(request, "admin/hierarchy/review.html", context)
 
 
-def _post_only(request: HttpRequest) -> HttpResponse | None:
-    return None if request.method == "POST" else HttpResponseNotAllowed(["POST"])
+ProposalAction = Callable[[admin.ModelAdmin, HttpRequest, TaxonomyProposal], HttpResponse]
+
+
+def proposal_action(permissions: tuple[str, ...] = EDIT_PERMISSIONS) -> Callable[[ProposalAction], Any]:
+    """A POST-only admin view of one proposal: 405 for other methods, 403 without `permissions`, 404 if unknown."""
+
+    def wrap(view: ProposalAction) -> Callable[[admin.ModelAdmin, HttpRequest, int], HttpResponse]:
+        @functools.wraps(view)
+        def checked(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id: int) -> HttpResponse:
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            require(request, permissions)
+            return view(model_admin, request, get_object_or_404(TaxonomyProposal, pk=proposal_id))
+
+        return checked
+
+    return wrap
 
 
 def _done(model_admin: admin.ModelAdmin, request: HttpRequest, proposal: TaxonomyProposal, action: Any) -> HttpResponse:
@@ -107,12 +124,8 @@ def _done(model_admin: admin.ModelAdmin, request: HttpRequest, proposal: Taxonom
     return HttpResponseRedirect(review_url(proposal))
 
 
-def decide_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id: int) -> HttpResponse:
-    refused = _post_only(request)
-    if refused:
-        return refused
-    require(request)
-    proposal = get_object_or_404(TaxonomyProposal, pk=proposal_id)
+@proposal_action()
+def decide_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal: TaxonomyProposal) -> HttpResponse:
     if request.POST.get("all") == "accept":
         return _done(
             model_admin,
@@ -130,12 +143,8 @@ def decide_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id
     return _done(model_admin, request, proposal, decide)
 
 
-def rename_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id: int) -> HttpResponse:
-    refused = _post_only(request)
-    if refused:
-        return refused
-    require(request)
-    proposal = get_object_or_404(TaxonomyProposal, pk=proposal_id)
+@proposal_action()
+def rename_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal: TaxonomyProposal) -> HttpResponse:
     key, name = request.POST.get("key", ""), request.POST.get("name", "")
 
     def rename() -> str:
@@ -173,12 +182,8 @@ def apply_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id:
     return _done(model_admin, request, proposal, apply)
 
 
-def undo_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id: int) -> HttpResponse:
-    refused = _post_only(request)
-    if refused:
-        return refused
-    require(request, UNDO_PERMISSIONS)
-    proposal = get_object_or_404(TaxonomyProposal, pk=proposal_id)
+@proposal_action(UNDO_PERMISSIONS)
+def undo_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal: TaxonomyProposal) -> HttpResponse:
 
     def undo() -> str:
         services.proposal_undo(proposal=proposal)
@@ -187,10 +192,6 @@ def undo_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id: 
     return _done(model_admin, request, proposal, undo)
 
 
-def dismiss_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal_id: int) -> HttpResponse:
-    refused = _post_only(request)
-    if refused:
-        return refused
-    require(request)
-    proposal = get_object_or_404(TaxonomyProposal, pk=proposal_id)
+@proposal_action()
+def dismiss_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal: TaxonomyProposal) -> HttpResponse:
     return _done(model_admin, request, proposal, lambda: f"{services.proposal_dismiss(proposal=proposal)}.")

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
+from catalog.selectors import db_id
 from recommend.hierarchy import services
 from recommend.hierarchy.apply import undo_refusal
 from recommend.hierarchy.models import ProposalChange, TaxonomyProposal
@@ -133,7 +134,7 @@ def decide_view(model_admin: admin.ModelAdmin, request: HttpRequest, proposal: T
             proposal,
             lambda: f"{services.changes_accept_all(proposal=proposal)} changes accepted.",
         )
-    change = get_object_or_404(ProposalChange, pk=request.POST.get("change") or 0, proposal=proposal)
+    change = get_object_or_404(ProposalChange, pk=db_id(request.POST.get("change", "")) or 0, proposal=proposal)
     decision = request.POST.get("decision", "")
 
     def decide() -> str:

@@ -310,3 +310,10 @@ def test_a_merge_moves_the_subcategories_hides_the_empty_category_and_undo_resto
     assert Product.objects.filter(category=shirts).count() == 12  # the products stay in their category
     proposal_undo(proposal=proposal)
     assert category_rows() == tree_before and product_rows() == products_before
+
+
+@pytest.mark.parametrize("odd", ["²", "99999999999999999999999", "x"])
+def test_deciding_on_an_odd_change_id_is_a_404(built, client, staff, odd):
+    client.force_login(staff)
+
+    assert post(client, "decide", built, {"change": odd, "decision": "accepted"}).status_code == 404

@@ -26,6 +26,11 @@ def db_id(value: Any) -> int | None:
     return number if 0 < number <= MAX_DB_ID else None
 
 
+def db_ids(text: str) -> list[int]:
+    """The row ids in a comma-separated list ("3,17,42"), in order; anything that is not one is skipped."""
+    return [pk for pk in (db_id(part) for part in text.split(",")) if pk is not None]
+
+
 def products_in_subtree(queryset: QuerySet[Product], category: Category) -> QuerySet[Product]:
     """Products of a category and all its descendants, from the MPTT bounds (no subquery)."""
     return queryset.filter(

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
+from catalog.selectors import db_ids
 from recommend.core.registry import model_version_activate, model_version_rollback
 from recommend.models import ModelVersion
 
@@ -215,7 +216,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
         queryset = ModelVersion.objects.filter(kind=kind).order_by("-version")
-        ids = [int(pk) for pk in request.GET.get("ids", "").split(",") if pk.isdigit()]
+        ids = db_ids(request.GET.get("ids", ""))
         if ids:
             queryset = queryset.filter(pk__in=ids)
         versions = list(queryset[:COMPARE_LIMIT])

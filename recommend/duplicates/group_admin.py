@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog.models import Product
+from catalog.selectors import db_ids
 from recommend.duplicates.selectors import duplicate_groups, product_comparison
 from recommend.duplicates.services import duplicate_group_merge, duplicate_group_merge_undo
 
@@ -79,7 +80,7 @@ class DuplicateGroupViews:
 
     def group_merge_view(self, request: HttpRequest) -> HttpResponse:
         self._check_merge(request)
-        ids = [int(pk) for pk in (request.POST.get("ids") or request.GET.get("ids") or "").split(",") if pk.isdigit()]
+        ids = db_ids(request.POST.get("ids") or request.GET.get("ids") or "")
         products = list(Product.objects.filter(pk__in=ids, merged_into__isnull=True).select_related("brand"))
         groups_url = reverse("admin:recommend_duplicatepair_groups")
         if len(products) < 2:

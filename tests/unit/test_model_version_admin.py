@@ -152,3 +152,13 @@ def test_roll_back_without_an_earlier_version_says_so(admin_client, db):
 
     assert b"No earlier classifier version to roll back to" in response.content
     assert ModelVersion.objects.get().status == "active"
+
+
+def test_compare_skips_odd_ids_in_its_list(admin_client, versions):
+    url = reverse("admin:recommend_modelversion_compare", args=["classifier"])
+    page = admin_client.get(url, {"ids": f"²,{versions['candidate'].pk},99999999999999999999999,x"})
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert f">v{versions['candidate'].version}<" in html  # the one real id in the list, alone
+    assert all(f">v{v.version}<" not in html for key, v in versions.items() if key != "candidate")

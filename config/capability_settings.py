@@ -2,7 +2,10 @@
 bought together, recommendations, privacy), split from config/settings.py, which star-imports them."""
 
 import os
+import re
 from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool
 
@@ -12,6 +15,12 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 SHOP_DATA_DIR = Path(os.environ.get("SHOP_DATA_DIR", BASE_DIR.parent / "shared" / "data" / "raw"))
 TEXT_ENCODER_PATH = os.environ.get("TEXT_ENCODER_PATH", "")
 TEXT_ENCODER_PRECISION = os.environ.get("TEXT_ENCODER_PRECISION", "auto")  # auto, fp32 or bf16
+# Where torch trains and runs batch inference (recommend/ml/common/device.py): "auto" is a CUDA GPU when torch sees
+# one, else the CPU; "cpu" forces the CPU; "cuda", "cuda:N" (or "mps") insist on one and fail clearly without it.
+# Artifacts always hold CPU tensors, so GPU-trained models load in CPU-only web processes and back.
+TORCH_DEVICE = os.environ.get("TORCH_DEVICE", "auto").strip().lower() or "auto"
+if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+|mps", TORCH_DEVICE):  # checked here without importing torch
+    raise ImproperlyConfigured(f"TORCH_DEVICE={TORCH_DEVICE!r}: use auto, cpu, cuda, cuda:N or mps.")
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", 2000))
 INTERACTION_BATCH_MAX = 1000
 JOB_PROGRESS_INTERVAL = float(os.environ.get("JOB_PROGRESS_INTERVAL", 0.5))  # seconds between progress writes

@@ -17,6 +17,9 @@ def _isolated_storage(settings, tmp_path):
     settings.JOB_RUN_INLINE = True
     # Storefront shopper events are written at once (no flusher thread racing the test's transaction).
     settings.SHOPPER_EVENTS = {"inline": True}
+    # Models train and serve on the CPU in tests, GPU machine or not, so their figures are the same everywhere
+    # (TORCH_DEVICE defaults to "auto"); tests of the device choice set it themselves.
+    settings.TORCH_DEVICE = "cpu"
     settings.STORAGES = {
         **settings.STORAGES,
         "artifacts": {

@@ -118,6 +118,7 @@ def _fit(data: BasketData, baskets, days, options, progress: ProgressCallback | 
         features=data.features,
         basket_weights=weights,
         progress=progress,
+        device=settings.TORCH_DEVICE,
     )
     return rules, graph
 

@@ -74,7 +74,8 @@ class CategoryPrediction:
 def _load_classifier_artifact(version: ModelVersion) -> "TrainedClassifier":
     from recommend.ml.classification import TrainedClassifier  # torch: loaded with the first model
 
-    return TrainedClassifier.load(artifact_local_path(version=version))
+    # TORCH_DEVICE: the web and worker processes put it where they run torch ("auto" on a CPU box: the CPU).
+    return TrainedClassifier.load(artifact_local_path(version=version), device=settings.TORCH_DEVICE)
 
 
 classifiers: ModelCache["TrainedClassifier"] = ModelCache(ModelVersion.Kind.CLASSIFIER, _load_classifier_artifact)

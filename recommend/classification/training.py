@@ -193,7 +193,9 @@ def classifier_train(
     )
     try:
         eta(0.05, f"training v{version.version} on {len(data.ids):,} products, {len(set(data.labels))} categories")
-        model = train_classifier(data.texts, data.labels, config, progress=eta.phase(0.05, 0.85))
+        model = train_classifier(
+            data.texts, data.labels, config, progress=eta.phase(0.05, 0.85), device=settings.TORCH_DEVICE
+        )
         active = ModelVersion.objects.filter(
             kind=ModelVersion.Kind.CLASSIFIER, status=ModelVersion.Status.ACTIVE
         ).first()
@@ -209,6 +211,7 @@ def classifier_train(
     activate, metrics["activation_reason"] = activation_decision(metrics=metrics, active=active, force=force)
     metrics["activated"] = activate
     metrics.update(timing_metrics(started=started, train_products=len(data.ids), demo=demo))
+    metrics["timing.device"] = str(model.device)  # where it trained (TORCH_DEVICE)
     model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
     if activate:
         model_version_activate(version=version)

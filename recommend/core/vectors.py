@@ -44,7 +44,7 @@ def encode_texts(texts: Sequence[str], progress: CountProgress | None = None) ->
     from recommend.ml.text_encoder import get_text_encoder
 
     precision = "fp32" if len(texts) <= SMALL_BATCH else settings.TEXT_ENCODER_PRECISION
-    encoder = get_text_encoder(settings.TEXT_ENCODER_PATH or None, precision)
+    encoder = get_text_encoder(settings.TEXT_ENCODER_PATH or None, precision, settings.TORCH_DEVICE)
     return encoder.encode(list(texts), batch_size=64, progress=progress)
 
 

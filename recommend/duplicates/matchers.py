@@ -33,7 +33,7 @@ def matcher_unpack(*, version: ModelVersion) -> Path:
 def matcher_for_version(*, version: ModelVersion) -> Any:
     from recommend.ml.duplicates.training import Matcher
 
-    return Matcher.load(matcher_unpack(version=version))
+    return Matcher.load(matcher_unpack(version=version), device=settings.TORCH_DEVICE)
 
 
 def default_matcher() -> Any:

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 
 from recommend.core.jobs import job_create
@@ -111,7 +112,12 @@ def duplicate_matcher_train(
     )
     try:
         matcher, metrics, test = train_matcher(
-            pairs, encoder=core_vectors.encode_texts, method=method, epochs=epochs, progress=report
+            pairs,
+            encoder=core_vectors.encode_texts,
+            method=method,
+            epochs=epochs,
+            progress=report,
+            device=settings.TORCH_DEVICE,
         )
         current = active_matcher()
         baseline = evaluate(current, test, core_vectors.encode_texts)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from catalog.models import Product, ProductAttributeValue
 from recommend.core import vectors as core_vectors
 from recommend.core.progress import ProgressCallback, no_progress, scaled_progress
 from recommend.ml.hierarchy import attributes as mining
+from recommend.ml.hierarchy.autoencoder import AutoencoderConfig
 from recommend.ml.hierarchy.builder import BuildConfig, BuiltHierarchy, build_hierarchy, product_vectors
 from recommend.ml.hierarchy.tree import TreeConfig
 from taxonomy.models import Category
@@ -165,7 +167,11 @@ def build_proposal(
         raise EmptyScopeError("The scope has no active products to build a taxonomy from.")
     progress(0.02, f"embedding {len(products.ids)} product titles")
     product_matrix = product_vectors(products.titles, encode)
-    config = BuildConfig(method=method, tree=tree_config(len(products.ids), depth))
+    config = BuildConfig(
+        method=method,
+        tree=tree_config(len(products.ids), depth),
+        autoencoder=AutoencoderConfig(device=settings.TORCH_DEVICE),  # used by method "autoencoder"
+    )
     built = build_hierarchy(
         products.titles,
         product_matrix,

@@ -2,6 +2,8 @@
 
 import threading
 
+from django.conf import settings
+
 from recommend.core.registry import active_version_id, artifact_local_path
 from recommend.models import ModelVersion
 
@@ -26,7 +28,7 @@ def active_artifact():  # type: ignore[no-untyped-def]
 
                 torch.set_num_threads(1)  # one request, one core: web processes serve many in parallel
                 version = ModelVersion.objects.get(pk=version_id)
-                artifact = SequentialArtifact.load(artifact_local_path(version=version))
+                artifact = SequentialArtifact.load(artifact_local_path(version=version), device=settings.TORCH_DEVICE)
                 _loaded.clear()  # keep one version in memory
                 _loaded[version_id] = artifact
     return version_id, artifact

@@ -96,6 +96,7 @@ def recommender_train(*, options: TrainingOptions, progress: ProgressCallback | 
                 artifact=artifact,
                 progress=scaled_progress(report, 0.02, 0.97),
                 measure_users=3000 if options.demo else None,
+                device=settings.TORCH_DEVICE,
             )
             model_version_save_artifact(version=version, local_path=artifact)
     except Exception:

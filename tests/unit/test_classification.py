@@ -51,13 +51,13 @@ TRAINED_MODELS: dict = {}
 REAL_TRAIN = None
 
 
-def train_once(texts, paths, config, progress=None, validation=None):
+def train_once(texts, paths, config, progress=None, validation=None, device="cpu"):
     """Training is deterministic: the same catalog in another test gets a copy of the same model."""
     from recommend.ml import classification as ml
 
-    key = (tuple(texts), tuple(paths), repr(config))
+    key = (tuple(texts), tuple(paths), repr(config), device)
     if key not in TRAINED_MODELS:
-        TRAINED_MODELS[key] = REAL_TRAIN(texts, paths, config, progress, validation)
+        TRAINED_MODELS[key] = REAL_TRAIN(texts, paths, config, progress, validation, device)
     return copy.deepcopy(TRAINED_MODELS[key]) if isinstance(TRAINED_MODELS[key], ml.TrainedClassifier) else None
 
 
@@ -126,7 +126,28 @@ def test_the_training_job_creates_an_active_version_with_metrics(catalog_tree, s
     assert version.metrics["heldout.path_accuracy"] >= 0.8
     assert {"heldout.level1.macro_f1", "heldout.automatic_share", "activation_reason"} <= set(version.metrics)
     assert version.params["train_size"] + version.params["heldout_size"] == 80
+    assert version.metrics["timing.device"] == "cpu"  # TORCH_DEVICE, pinned to the CPU in tests
     assert job.result["activated"] is True
+
+
+def test_training_and_loading_follow_the_torch_device_setting(trained, settings, monkeypatch):
+    """TORCH_DEVICE reaches the trainer and the loader: a GPU asked for where there is none fails clearly."""
+    import torch
+
+    from recommend.classification.selectors import active_classifier
+
+    settings.TORCH_DEVICE = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="TORCH_DEVICE=cuda"):
+        classifier_train()
+    assert ModelVersion.objects.filter(kind="classifier", status="failed").count() == 1
+    forget_loaded_classifiers()
+    with pytest.raises(ValueError, match="TORCH_DEVICE=cuda"):
+        active_classifier()
+    settings.TORCH_DEVICE = "auto"  # no GPU: the CPU
+    forget_loaded_classifiers()
+    _, model = active_classifier()
+    assert model.device.type == "cpu"
 
 
 @pytest.mark.parametrize("force", [False, True])

@@ -107,6 +107,26 @@ def test_training_job_stores_metrics_and_activates_the_version(shop, django_capt
     version = ModelVersion.objects.get(kind=ModelVersion.Kind.SEQUENTIAL)
     assert version.status == ModelVersion.Status.ACTIVE
     assert {"valid.sasrec.ndcg_at_10", "test.itemknn.hr_at_10", "test.popularity.hr_at_10"} <= set(version.metrics)
+    assert version.metrics["device"] == "cpu"  # TORCH_DEVICE, pinned to the CPU in tests
+
+
+def test_training_and_serving_follow_the_torch_device_setting(trained, settings, monkeypatch):
+    """TORCH_DEVICE reaches the trainer and the loader: a GPU asked for where there is none fails clearly."""
+    import torch
+
+    from recommend.sequential.artifact import active_artifact
+
+    settings.TORCH_DEVICE = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="TORCH_DEVICE=cuda"):
+        recommender_train(options=TrainingOptions(epochs=1))
+    assert ModelVersion.objects.filter(kind=ModelVersion.Kind.SEQUENTIAL, status="failed").count() == 1
+    monkeypatch.setattr("recommend.sequential.artifact._loaded", {})
+    with pytest.raises(ValueError, match="TORCH_DEVICE=cuda"):
+        active_artifact()
+    settings.TORCH_DEVICE = "auto"  # no GPU: the CPU
+    _, artifact = active_artifact()
+    assert next(artifact.recommender.model.parameters()).device.type == "cpu"
 
 
 def test_a_version_worse_on_validation_is_kept_ready_unless_forced(trained):

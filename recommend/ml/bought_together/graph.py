@@ -8,7 +8,8 @@ steps are averaged (LightGCN). A partial basket is the mean of its items' embedd
 <basket, e_j> + b_j, where b_j starts at log popularity. Training hides one item of each training
 basket and maximises its softmax probability over all items (the basket-completion task itself).
 
-After `fit`, the propagated embeddings are kept as numpy arrays, so scoring needs no torch.
+After `fit`, the propagated embeddings are kept as numpy arrays, so scoring needs no torch. `fit` trains on
+the device it is given (default the CPU; "auto" is a GPU when there is one, see recommend.ml.common.device).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from torch import nn
+
+from recommend.ml.common.device import DeviceLike, torch_device
 
 Progress = Callable[[float, str], None]
 
@@ -117,18 +120,23 @@ class CoPurchaseGraphModel:
         features: np.ndarray | None = None,
         basket_weights: np.ndarray | None = None,
         progress: Progress | None = None,
+        device: DeviceLike = "cpu",
     ) -> CoPurchaseGraphModel:
         """`item_counts` (weighted or not) set the starting bias; `basket_weights` weight the training cases."""
         config = self.config
+        target = torch_device(device)
         torch.manual_seed(config.seed)
         rng = np.random.default_rng(config.seed)
         counts = np.asarray(item_counts, dtype=np.float64)
         log_prior = np.log((counts + 0.5) / (counts.sum() + 0.5 * n_items))
-        net = _Net(n_items, 0 if features is None else features.shape[1], config, log_prior)
+        net = _Net(n_items, 0 if features is None else features.shape[1], config, log_prior).to(target)
         adjacency = normalized_adjacency(pair_counts)
         if n_items <= 4096:
             adjacency = adjacency.to_dense()  # small graphs: a dense product is faster than a sparse one
-        feature_tensor = None if features is None else torch.from_numpy(np.asarray(features, dtype=np.float32))
+        adjacency = adjacency.to(target)
+        feature_tensor = (
+            None if features is None else torch.from_numpy(np.asarray(features, dtype=np.float32)).to(target)
+        )
         weights = np.ones(len(baskets)) if basket_weights is None else np.asarray(basket_weights)
         given, targets, case_weights = _training_cases(baskets, weights, config.max_given)
         optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -146,8 +154,8 @@ class CoPurchaseGraphModel:
                     (epoch + 1) / config.epochs, f"graph epoch {epoch + 1}/{config.epochs}, loss {loss.item():.3f}"
                 )
         with torch.no_grad():
-            self.item_vectors = net.propagate(adjacency, feature_tensor).numpy().astype(np.float32)
-            self.item_bias = net.bias.detach().numpy().astype(np.float32)
+            self.item_vectors = net.propagate(adjacency, feature_tensor).cpu().numpy().astype(np.float32)
+            self.item_bias = net.bias.detach().cpu().numpy().astype(np.float32)
         return self
 
     def _step(
@@ -160,14 +168,15 @@ class CoPurchaseGraphModel:
         weights: np.ndarray,
     ) -> torch.Tensor:
         items = net.propagate(adjacency, features)
-        given_tensor = torch.from_numpy(given)
+        device = items.device
+        given_tensor = torch.from_numpy(given).to(device)
         mask = (given_tensor >= 0).float()
         logits = net.logits(items, given_tensor.clamp(min=0), mask)
         # The given items are never the answer: take them out of the softmax (padding adds 0).
         penalty = torch.zeros_like(logits).scatter_add(1, given_tensor.clamp(min=0), mask * -1e9)
         logits = logits + penalty
-        losses = nn.functional.cross_entropy(logits, torch.from_numpy(targets), reduction="none")
-        weight = torch.from_numpy(weights)
+        losses = nn.functional.cross_entropy(logits, torch.from_numpy(targets).to(device), reduction="none")
+        weight = torch.from_numpy(weights).to(device)
         loss = (losses * weight).sum() / weight.sum().clamp(min=1e-12)
         regulariser = net.embedding.weight.pow(2).sum() / len(targets)
         return loss + self.config.l2 * regulariser

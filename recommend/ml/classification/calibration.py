@@ -31,8 +31,8 @@ def fit_temperature(model: TrainedClassifier, texts: list[str], paths: list[tupl
     if len(known) < 20:
         return 1.0
     texts = [texts[i] for i in known]
-    truth = torch.as_tensor([index[paths[i]] for i in known])
-    scores = torch.empty(len(texts), len(model.labels.paths))
+    truth = torch.as_tensor([index[paths[i]] for i in known], device=model.device)
+    scores = torch.empty(len(texts), len(model.labels.paths), device=model.device)
     for idx, batch in model._batches(texts, 512):
         deep, wide, _ = model._forward(batch)
         scores[idx] = model._path_scores(deep, wide, model.tau, model.wide_scale, model.deep_weight)

@@ -54,7 +54,7 @@ def path_log_odds(model: TrainedClassifier, texts: list[str], paths: Sequence[tu
         others = log_probs.clone()
         others[:, column] = float("-inf")
         odds.append(log_probs[:, column] - torch.logsumexp(others, dim=1))
-    return torch.stack(odds, dim=1)
+    return torch.stack(odds, dim=1).cpu()
 
 
 def path_evidence(

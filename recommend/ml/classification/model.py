@@ -7,7 +7,7 @@ Public API::
     model.predict(["Nike Men Blue Running Shoes"], top_k=3)
         -> [[Prediction(path=("Footwear", "Shoes", "Sports Shoes"),
                         confidence=0.93, attention=[("running", 0.41), ...]), ...]]
-    model.save("model.pt");  TrainedClassifier.load("model.pt")
+    model.save("model.pt");  TrainedClassifier.load("model.pt", device="auto")
 
 Two experts score each level.  The deep one (BiGRU + attention + n-gram bag,
 trained with class-balanced, label-smoothed cross-entropy) and a wide one: a
@@ -20,6 +20,10 @@ per-level log-probs and returns the best ones, so predictions are always real
 paths of the tree.  The mix and ``tau`` come from grids in the config (the
 defaults were chosen on a development split carved from training data) and
 are picked on a validation slice of the training data, never on test data.
+
+Training and inference run on the device the caller names (``train_classifier(..., device=)``,
+``load(..., device=)``, ``to(device)``; see ``recommend.ml.common.device``); saved files always hold CPU
+tensors, so a model trained on a GPU loads on a CPU-only machine and the other way round.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from recommend.ml.classification.config import GRID_FIELDS, ClassifierConfig, Pr
 from recommend.ml.classification.hierarchy import HierarchyLabels
 from recommend.ml.classification.net import HierarchicalGRUNet
 from recommend.ml.classification.tokens import EncodedBatch, TokenEncoder
+from recommend.ml.common.device import DeviceLike, cpu_state, module_device, torch_device
 from recommend.ml.common.progress import ProgressCallback
 
 FORMAT = "hierarchical-gru-classifier/2"
@@ -53,7 +58,8 @@ class TrainedClassifier:
         deep_weight: float = 1.0,
     ) -> None:
         self.config, self.encoder, self.labels, self.net = config, encoder, labels, net
-        self.log_priors = log_priors
+        device = module_device(net)  # the other tensors follow the network
+        self.log_priors = [prior.to(device) for prior in log_priors]
         self.tau = tau  # logit-adjustment strength, chosen on validation data
         # The experts' mix, ditto: SVM scores live in about [-1, 1], hence a large wide_scale.
         self.wide_scale = wide_scale
@@ -63,7 +69,19 @@ class TrainedClassifier:
         self.temperature = 1.0
         self.net.eval()
         # (P, depth) class per level; -1 marks levels below a path's END.
-        self._path_table = torch.as_tensor(labels.path_table)
+        self._path_table = torch.as_tensor(labels.path_table, device=device)
+
+    @property
+    def device(self) -> torch.device:
+        return module_device(self.net)
+
+    def to(self, device: DeviceLike) -> TrainedClassifier:
+        """Move the model (network, priors, path table) to `device` ("auto", "cpu", "cuda", ...); returns it."""
+        target = torch_device(device)
+        self.net.to(target)
+        self.log_priors = [prior.to(target) for prior in self.log_priors]
+        self._path_table = self._path_table.to(target)
+        return self
 
     # -- scoring -----------------------------------------------------------
     def _forward(
@@ -72,7 +90,10 @@ class TrainedClassifier:
         b = batch
         deep = (b.word_ids, b.lengths, b.token_ngrams, b.token_offsets, b.bag_ids, b.bag_offsets)
         extra = (b.wide_ids, b.wide_weights, b.wide_offsets) if wide else ()
-        return self.net(*(torch.as_tensor(x) for x in (*deep, *extra)))
+        device = self.device
+        tensors = [torch.as_tensor(x) for x in (*deep, *extra)]
+        # Lengths (position 1) stay on the CPU: pack_padded_sequence wants them there.
+        return self.net(*(t if position == 1 else t.to(device) for position, t in enumerate(tensors)))
 
     def _path_scores(
         self,
@@ -87,13 +108,13 @@ class TrainedClassifier:
         Per level, a product of experts: ``deep_weight * deep log-probs + wide_scale *
         wide scores - tau * log prior``, renormalised.
         """
-        total = torch.zeros(deep[0].shape[0], self._path_table.shape[0])
+        total = torch.zeros(deep[0].shape[0], self._path_table.shape[0], device=deep[0].device)
         for k, level_logits in enumerate(deep):
             mixed = deep_weight * torch.log_softmax(level_logits, dim=1) if deep_weight else 0.0
             if wide is not None and wide_scale:
                 mixed = mixed + wide_scale * wide[k]
             logp = torch.log_softmax(mixed - tau * self.log_priors[k], dim=1)
-            logp = torch.cat([logp, torch.zeros(logp.shape[0], 1)], dim=1)
+            logp = torch.cat([logp, logp.new_zeros(logp.shape[0], 1)], dim=1)
             total += logp[:, self._path_table[:, k]]  # index -1 hits the zero column
         return total
 
@@ -150,7 +171,7 @@ class TrainedClassifier:
             deep_parts.append(deep)
             if wide_logits is not None:
                 wide_parts.append(wide_logits)
-        inverse = torch.argsort(torch.as_tensor(idx_all))
+        inverse = torch.argsort(torch.as_tensor(idx_all)).to(self.device)
         depth = self.labels.depth
         deep_out = [torch.cat([part[k] for part in deep_parts])[inverse] for k in range(depth)]
         wide_out = [torch.cat([part[k] for part in wide_parts])[inverse] for k in range(depth)] if wide_parts else None
@@ -170,7 +191,7 @@ class TrainedClassifier:
 
     # -- persistence -------------------------------------------------------
     def save(self, target: str | Path | IO[bytes]) -> None:
-        """Plain dicts/lists/tensors only, so ``load`` can use ``weights_only=True``."""
+        """Plain dicts/lists/CPU tensors only, so ``load`` can use ``weights_only=True`` on any machine."""
         config = asdict(self.config)
         for key in GRID_FIELDS:
             config[key] = list(config[key])
@@ -181,19 +202,21 @@ class TrainedClassifier:
             "wide_map": torch.as_tensor(self.encoder.wide_map),
             "wide_idf": torch.as_tensor(self.encoder.wide_idf),
             "paths": [list(p) for p in self.labels.paths],
-            "log_priors": self.log_priors,
+            "log_priors": [prior.cpu() for prior in self.log_priors],
             "tau": self.tau,
             "wide_scale": self.wide_scale,
             "deep_weight": self.deep_weight,
             "temperature": self.temperature,
             # The wide tables (features x classes) dominate the file: half precision halves it
             # at no measurable cost; ``load_state_dict`` copies them back into float32.
-            "state_dict": {k: v.half() if k.startswith("wide.") else v for k, v in self.net.state_dict().items()},
+            "state_dict": {k: v.half() if k.startswith("wide.") else v for k, v in cpu_state(self.net).items()},
         }
         torch.save(payload, target)
 
     @classmethod
-    def load(cls, source: str | Path | IO[bytes] | bytes) -> TrainedClassifier:
+    def load(cls, source: str | Path | IO[bytes] | bytes, device: DeviceLike = "cpu") -> TrainedClassifier:
+        """Read a saved model (always CPU tensors) and put it on `device` ("auto": a GPU when there is one)."""
+        target = torch_device(device)
         if isinstance(source, bytes):
             source = io.BytesIO(source)
         payload = torch.load(source, map_location="cpu", weights_only=True)
@@ -210,6 +233,7 @@ class TrainedClassifier:
         encoder.wide_idf = payload["wide_idf"].numpy()
         net = make_net(config, encoder, labels)
         net.load_state_dict(payload["state_dict"])
+        net.to(target)
         model = cls(
             config,
             encoder,
@@ -259,9 +283,10 @@ def train_classifier(
     config: ClassifierConfig | None = None,
     progress: ProgressCallback | None = None,
     validation: tuple[list[str], list[tuple[str, ...]]] | None = None,
+    device: DeviceLike = "cpu",
 ) -> TrainedClassifier:
-    """Train on (text, category path) pairs; see ``training.fit``."""
+    """Train on (text, category path) pairs on `device` ("auto", "cpu", "cuda", ...); see ``training.fit``."""
     # Imported here because the training module itself imports this one (it builds a TrainedClassifier).
     from recommend.ml.classification.training import fit
 
-    return fit(texts, paths, config or ClassifierConfig(), progress, validation)
+    return fit(texts, paths, config or ClassifierConfig(), progress, validation, device)

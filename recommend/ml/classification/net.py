@@ -120,7 +120,8 @@ class HierarchicalGRUNet(nn.Module):
         states, _ = self.gru(packed)
         states, _ = pad_packed_sequence(states, batch_first=True, total_length=width)
         scores = self.att_score(torch.tanh(self.att_proj(states))).squeeze(-1)
-        valid = torch.arange(width).unsqueeze(0) < lengths.unsqueeze(1)
+        # `lengths` stays on the CPU (pack_padded_sequence wants it there); the mask lives with the states.
+        valid = torch.arange(width, device=states.device).unsqueeze(0) < lengths.to(states.device).unsqueeze(1)
         attention = torch.softmax(scores.masked_fill(~valid, float("-inf")), dim=1)
         pooled = torch.bmm(attention.unsqueeze(1), states).squeeze(1)
         bag = self.bag_emb(bag_ids, bag_offsets)

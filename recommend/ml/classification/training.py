@@ -3,7 +3,9 @@
 Kept apart from the inference code so that loading a saved model does not pull in any of the
 optimisation machinery's knobs. Determinism: numpy and torch are seeded from ``config.seed``,
 batches come from a seeded numpy generator and the CPU kernels used here are deterministic, so
-two runs with the same data, config and thread count give identical weights.
+two runs with the same data, config and thread count give identical weights. ``device`` (default the CPU)
+moves the network and each batch to a GPU when asked; the network is initialised on the CPU first, so both
+start from the same weights (CUDA kernels are not bitwise deterministic, so GPU runs can differ slightly).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from recommend.ml.classification.metrics import evaluate, validation_score
 from recommend.ml.classification.model import TrainedClassifier, make_net
 from recommend.ml.classification.tokens import TokenEncoder
 from recommend.ml.classification.wide import fit_wide, fit_wide_svm, is_wide, lr_schedule
+from recommend.ml.common.device import DeviceLike, torch_device
 from recommend.ml.common.progress import ProgressCallback, no_progress
 
 Paths = list[tuple[str, ...]]
@@ -61,10 +64,12 @@ def fit(
     config: ClassifierConfig,
     progress: ProgressCallback | None = None,
     validation: Validation | None = None,
+    device: DeviceLike = "cpu",
 ) -> TrainedClassifier:
     """Train both experts on (text, path) pairs, then choose their mix and calibrate on validation data."""
     if len(texts) != len(paths) or not texts:
         raise ValueError("texts and paths must be non-empty and of equal length")
+    target = torch_device(device)
     report = progress or no_progress
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
@@ -72,7 +77,7 @@ def fit(
     np.random.seed(config.seed)
     rng = np.random.default_rng(config.seed)
     texts, paths, (val_texts, val_paths) = _train_and_validation(texts, paths, config, rng, validation)
-    model, losses, targets = _untrained_model(texts, paths, config)
+    model, losses, targets = _untrained_model(texts, paths, config, target)
     net = model.net
     started = time.monotonic()
     wide_epochs = _fit_wide_expert(model, texts, targets, config, rng, (val_texts, val_paths), report)
@@ -112,9 +117,10 @@ def _train_and_validation(
 
 
 def _untrained_model(
-    texts: list[str], paths: Paths, config: ClassifierConfig
+    texts: list[str], paths: Paths, config: ClassifierConfig, device: torch.device
 ) -> tuple[TrainedClassifier, list[nn.Module], torch.Tensor]:
-    """The model with its vocabulary and label space, one loss per level, and the per-level targets."""
+    """The model on `device` with its vocabulary and label space, one loss per level (on `device` too), and
+    the per-level targets (on the CPU: the SVM solver reads them as numpy; batches are moved as they go)."""
     # Only trained paths are predictable; validation paths outside them just count as errors.
     labels = HierarchyLabels(paths)
     encoder = TokenEncoder.build(
@@ -128,7 +134,7 @@ def _untrained_model(
     )
     if config.wide_min_df > 0:
         encoder.fit_wide(texts, config.wide_min_df)
-    net = make_net(config, encoder, labels)
+    net = make_net(config, encoder, labels).to(device)  # initialised on the CPU: the same weights anywhere
     counts = labels.class_counts(paths)
     log_priors = [torch.tensor(np.log((c + 1) / (c + 1).sum()), dtype=torch.float32) for c in counts]
     losses: list[nn.Module] = [
@@ -136,7 +142,7 @@ def _untrained_model(
             weight=_class_weights(c, config.class_weight_power),
             label_smoothing=config.label_smoothing,
             ignore_index=-100,
-        )
+        ).to(device)
         for c in counts
     ]
     targets = torch.as_tensor(labels.targets(paths))
@@ -206,7 +212,7 @@ def _fit_deep(
     validation: tuple[list[str], Paths],
     report: ProgressCallback,
 ) -> tuple[dict | None, int]:
-    net, encoder = model.net, model.encoder
+    net, encoder, device = model.net, model.encoder, model.device
     steps_per_epoch = max(1, -(-len(texts) // config.batch_size))
     total_steps = steps_per_epoch * config.epochs
     optimizers = [
@@ -226,8 +232,8 @@ def _fit_deep(
             idx = order[start : start + config.batch_size]
             lr_schedule(optimizers, base_lrs, step / total_steps)
             deep, _, _ = model._forward(encoder.encode([texts[i] for i in idx], wide=False), wide=False)
-            batch_targets = targets[idx]
-            loss = torch.zeros(())
+            batch_targets = targets[idx].to(device)
+            loss = torch.zeros((), device=device)
             for k, fn in enumerate(losses):
                 if (batch_targets[:, k] >= 0).any():  # all-ignored levels would give NaN
                     loss = loss + fn(deep[k], batch_targets[:, k])

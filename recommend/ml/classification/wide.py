@@ -13,6 +13,7 @@ from torch import nn
 from recommend.ml.classification.config import ClassifierConfig
 from recommend.ml.classification.metrics import evaluate, validation_score
 from recommend.ml.classification.model import TrainedClassifier
+from recommend.ml.common.device import module_device
 from recommend.ml.common.progress import ProgressCallback
 
 Paths = list[tuple[str, ...]]
@@ -37,7 +38,7 @@ def _wide_loss(scores: torch.Tensor, target: torch.Tensor, kind: str) -> torch.T
         return nn.functional.cross_entropy(scores, target)
     # One-vs-rest squared hinge, the loss of sklearn's LinearSVC.
     sign = -torch.ones_like(scores)
-    sign[torch.arange(len(target)), target] = 1.0
+    sign[torch.arange(len(target), device=scores.device), target] = 1.0
     return torch.clamp(1.0 - sign * scores, min=0.0).pow(2).sum(dim=1).mean()
 
 
@@ -52,7 +53,7 @@ def fit_wide(
     report: ProgressCallback,
 ) -> tuple[dict, int]:
     """Train the wide expert; with validation data, early-stop on it. Returns (state, epochs)."""
-    net = model.net
+    net, device = model.net, model.device
     ids, weights, offsets = features
     n = len(offsets) - 1
     optimizer = torch.optim.SparseAdam(net.wide_parameters(), lr=config.wide_lr)
@@ -68,13 +69,14 @@ def fit_wide(
         order = rng.permutation(n)
         for start in range(0, n, config.wide_batch_size):
             idx = order[start : start + config.wide_batch_size]
-            b_ids, b_weights, b_offsets = gather_csr(ids, weights, offsets, idx)
+            b_ids, b_weights, b_offsets = (t.to(device) for t in gather_csr(ids, weights, offsets, idx))
             lr_schedule([optimizer, bias_opt], [config.wide_lr, config.lr], step / steps)
             scores = net.wide_scores(b_ids, b_weights, b_offsets)
-            loss = torch.zeros(())
+            batch_targets = targets[idx].to(device)
+            loss = torch.zeros((), device=device)
             for k, level_scores in enumerate(scores):
-                if (targets[idx, k] >= 0).any():
-                    loss = loss + _wide_loss(level_scores, targets[idx, k], config.wide_loss)
+                if (batch_targets[:, k] >= 0).any():
+                    loss = loss + _wide_loss(level_scores, batch_targets[:, k], config.wide_loss)
             optimizer.zero_grad()
             bias_opt.zero_grad()
             loss.backward()
@@ -120,7 +122,7 @@ def fit_wide_svm(
         features, targets, [t.weight.shape[1] for t in net.wide_tables()], model.encoder.wide_size, config, rng
     )
     size = model.encoder.wide_size
-    with torch.no_grad():
+    with torch.no_grad():  # copy_ moves the CPU solution onto the network's device
         for k, (table, bias) in enumerate(zip(net.wide_tables(), net.wide_bias, strict=True)):
             table.weight.copy_(torch.from_numpy(w[:size, starts[k] : starts[k + 1]]))
             bias.copy_(torch.from_numpy(w[size, starts[k] : starts[k + 1]]))
@@ -139,7 +141,7 @@ def _solve_svm(
     n = len(offsets) - 1
     starts = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
     total = int(starts[-1])
-    tgt = targets.numpy()
+    tgt = targets.cpu().numpy()
     w = np.zeros((size + 1, total), dtype=np.float32)  # last row: the bias feature
     alpha = np.zeros((n, total), dtype=np.float32)
     # Per example: +1 for its class, -1 for the other classes of each level it has a target
@@ -170,7 +172,8 @@ def _solve_svm(
 def _wide_scores_eval(net, features: CsrFeatures) -> list[torch.Tensor]:
     net.eval()
     ids, weights, offsets = features
-    return net.wide_scores(torch.as_tensor(ids), torch.as_tensor(weights), torch.as_tensor(offsets[:-1]))
+    device = module_device(net)
+    return net.wide_scores(*(torch.as_tensor(x).to(device) for x in (ids, weights, offsets[:-1])))
 
 
 def gather_csr(

@@ -5,7 +5,8 @@ line up "DAVHDX275" with "DAV-HDX275" or "64GB" with "64 GB" directly, which two
 embeddings cannot. A one-logit head on the pooled output is trained with binary cross
 entropy; the threshold is the F1-optimal one on a validation part. A few thousand pairs
 train in minutes on two CPU cores (short records, dynamic padding). It is the strong,
-slower option: the feature scorer stays the first stage that picks candidates.
+slower option: the feature scorer stays the first stage that picks candidates. ``device`` (default the CPU,
+"auto" a GPU when there is one) is where it trains and scores; the saved weights are CPU tensors.
 """
 
 from __future__ import annotations
@@ -39,11 +40,21 @@ def _default_model_path() -> Path:
 class CrossEncoderMatcher:
     """Fine-tune, score, save and load a pair classifier on top of a local encoder directory."""
 
-    def __init__(self, model_path: str | Path | None = None, *, max_length: int = 96, threshold: float = 0.5):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        max_length: int = 96,
+        threshold: float = 0.5,
+        device: str = "cpu",
+    ):
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        from recommend.ml.common.device import torch_device
+
+        self.device = torch_device(device)
         hf_logging.set_verbosity_error()  # "newly initialized head" is expected here
         hf_logging.disable_progress_bar()
         self.model_path = Path(model_path) if model_path else _default_model_path()
@@ -51,9 +62,10 @@ class CrossEncoderMatcher:
         self.threshold = threshold
         self.meta: dict[str, Any] = {}
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.model_path), local_files_only=True)
+        # Loaded on the CPU (the new head is initialised there, the same on every machine), then moved.
         self.model = AutoModelForSequenceClassification.from_pretrained(
             str(self.model_path), num_labels=1, local_files_only=True
-        )
+        ).to(self.device)
         self._torch = torch
 
     def _batch(self, pairs: Sequence[tuple[Product, Product]]) -> Any:
@@ -64,7 +76,7 @@ class CrossEncoderMatcher:
             truncation=True,
             max_length=self.max_length,
             return_tensors="pt",
-        )
+        ).to(self.device)
 
     def fit(
         self,
@@ -97,7 +109,7 @@ class CrossEncoderMatcher:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 batch = self._batch([pairs[i] for i in idx])
-                target = torch.tensor([float(labels[i]) for i in idx])
+                target = torch.tensor([float(labels[i]) for i in idx], device=self.device)
                 loss = loss_fn(self.model(**batch).logits.squeeze(-1), target)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -124,21 +136,23 @@ class CrossEncoderMatcher:
             for start in range(0, len(pairs), batch_size):
                 idx = order[start : start + batch_size]
                 logits = self.model(**self._batch([pairs[i] for i in idx])).logits.squeeze(-1)
-                out[idx] = torch.sigmoid(logits.float()).numpy()
+                out[idx] = torch.sigmoid(logits.float()).cpu().numpy()
         return out
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(str(directory))
+        # CPU tensors whatever device trained it, so a CPU-only process can load what a GPU worker saved.
+        state = {key: value.detach().cpu() for key, value in self.model.state_dict().items()}
+        self.model.save_pretrained(str(directory), state_dict=state)
         self.tokenizer.save_pretrained(str(directory))
         meta = {"kind": "cross_encoder", "threshold": self.threshold, "max_length": self.max_length, "meta": self.meta}
         (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
     @classmethod
-    def load(cls, directory: str | Path) -> CrossEncoderMatcher:
+    def load(cls, directory: str | Path, device: str = "cpu") -> CrossEncoderMatcher:
         meta = json.loads((Path(directory) / META_FILE).read_text())
-        matcher = cls(directory, max_length=int(meta["max_length"]), threshold=float(meta["threshold"]))
+        matcher = cls(directory, max_length=int(meta["max_length"]), threshold=float(meta["threshold"]), device=device)
         matcher.meta = dict(meta.get("meta", {}))
         matcher.model.eval()
         return matcher

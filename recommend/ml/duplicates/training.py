@@ -55,13 +55,14 @@ class Matcher:
         (directory / "matcher.json").write_text(json.dumps({"meta": self.meta}, indent=2))
 
     @classmethod
-    def load(cls, directory: str | Path) -> Matcher:
+    def load(cls, directory: str | Path, device: str = "cpu") -> Matcher:
+        """The saved matcher; a cross-encoder second stage is put on `device` ("auto": a GPU when there is one)."""
         directory = Path(directory)
         second = None
         if (directory / "cross_encoder").is_dir():
             from .cross_encoder import CrossEncoderMatcher
 
-            second = CrossEncoderMatcher.load(directory / "cross_encoder")
+            second = CrossEncoderMatcher.load(directory / "cross_encoder", device=device)
         meta_file = directory / "matcher.json"
         meta = json.loads(meta_file.read_text())["meta"] if meta_file.exists() else {}
         return cls(DuplicateScorer.load(directory / "scorer.json"), second, meta)
@@ -121,8 +122,12 @@ def train_matcher(
     seed: int = 0,
     epochs: int = 2,
     progress: Progress | None = None,
+    device: str = "cpu",
 ) -> tuple[Matcher, dict[str, Any], list[Pair]]:
-    """Fit on a train part, threshold on validation; returns (matcher, metrics, test part)."""
+    """Fit on a train part, threshold on validation; returns (matcher, metrics, test part).
+
+    `device` is where the cross-encoder trains ("auto": a GPU when there is one); the feature scorer is numpy.
+    """
     if method not in METHODS:
         raise ValueError(f"method: must be one of {', '.join(METHODS)}")
     if len(pairs) < MIN_PAIRS:
@@ -147,7 +152,7 @@ def train_matcher(
     if method == "cross_encoder":
         from .cross_encoder import CrossEncoderMatcher
 
-        second = CrossEncoderMatcher().fit(
+        second = CrossEncoderMatcher(device=device).fit(
             [(a, b) for a, b, _ in train],
             [y for *_, y in train],
             val_pairs=[(a, b) for a, b, _ in val],

@@ -6,6 +6,8 @@ minimises the cosine reconstruction error of all levels. Fine-tuning then adds, 
 (Xie et al., 2016): Student-t soft assignments of the codes to that level's centroids, pulled towards a
 sharpened target distribution, so the codes form tight clusters; a consistency term asks each product's
 coarse assignment to agree with the coarse assignment of its fine cluster (the tree must nest).
+Training runs on ``AutoencoderConfig.device`` (default the CPU; "auto" is a GPU when there is one); batch
+orders come from a CPU generator and the model is initialised on the CPU, so every device starts the same.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from recommend.ml.common.device import module_device, torch_device
 
 Progress = Callable[[float, str], None]
 
@@ -35,6 +39,7 @@ class AutoencoderConfig:
     threads: int = 2
     seed: int = 0
     cluster_counts: Sequence[int] = field(default_factory=lambda: (8, 40, 150))
+    device: str = "cpu"  # "auto", "cpu", "cuda", "cuda:N" (recommend.ml.common.device)
 
 
 class HierarchicalAutoencoder(nn.Module):
@@ -98,19 +103,22 @@ def _kmeans_centroids(codes: np.ndarray, count: int, seed: int) -> np.ndarray:
 def train_autoencoder(
     vectors: np.ndarray, config: AutoencoderConfig, progress: Progress | None = None
 ) -> HierarchicalAutoencoder:
-    """Pre-train on reconstruction, then fine-tune with per-level clustering; returns the model in eval mode."""
+    """Pre-train on reconstruction, then fine-tune with per-level clustering; returns the model in eval mode
+    (on ``config.device``; ``encode_levels`` gives numpy codes wherever it lives)."""
+    device = torch_device(config.device)
     torch.manual_seed(config.seed)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(config.threads)
     try:
-        inputs = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
-        model = HierarchicalAutoencoder(inputs.shape[1], config)
+        inputs = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32)).to(device)
+        model = HierarchicalAutoencoder(inputs.shape[1], config).to(device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=1e-4)
         generator = torch.Generator().manual_seed(config.seed)
         total = config.pretrain_epochs + config.finetune_epochs
         for epoch in range(config.pretrain_epochs):
             model.train()
             for batch in _batches(len(inputs), config.batch_size, generator):
+                batch = batch.to(device)
                 loss = model.reconstruction_loss(inputs[batch], model.codes(inputs[batch]))
                 optimizer.zero_grad()
                 loss.backward()
@@ -136,9 +144,9 @@ def _finetune(
 ) -> None:
     levels = len(config.code_sizes)
     counts = list(config.cluster_counts)[-levels:]
-    initial = encode_levels(model, inputs.numpy())
+    initial = encode_levels(model, inputs.cpu().numpy())
     centroids = nn.ParameterList(
-        nn.Parameter(torch.from_numpy(_kmeans_centroids(codes, count, config.seed)))
+        nn.Parameter(torch.from_numpy(_kmeans_centroids(codes, count, config.seed)).to(inputs.device))
         for codes, count in zip(initial, counts, strict=False)
     )
     optimizer.add_param_group({"params": list(centroids.parameters())})
@@ -151,6 +159,7 @@ def _finetune(
             ]
         model.train()
         for batch in _batches(len(inputs), config.batch_size, generator):
+            batch = batch.to(inputs.device)
             codes = model.codes(inputs[batch])
             loss = model.reconstruction_loss(inputs[batch], codes)
             assignments = [soft_assignments(c, mu) for c, mu in zip(codes, centroids, strict=False)]
@@ -167,7 +176,7 @@ def _finetune(
 
 def _consistency(assignments: list[torch.Tensor]) -> torch.Tensor:
     """Products sharing a fine cluster should share a coarse cluster: match each coarse row to its fine mates."""
-    loss = torch.zeros(())
+    loss = torch.zeros((), device=assignments[0].device)
     for coarse, fine in itertools.pairwise(assignments):
         # Expected coarse distribution of each fine cluster, weighted by how much each product belongs to it.
         per_fine = fine.t() @ coarse / fine.sum(dim=0).clamp_min(1e-9)[:, None]
@@ -179,9 +188,10 @@ def _consistency(assignments: list[torch.Tensor]) -> torch.Tensor:
 def encode_levels(model: HierarchicalAutoencoder, vectors: np.ndarray, batch_size: int = 4096) -> list[np.ndarray]:
     """Codes of `vectors` for every level (coarse -> fine), float32 unit rows."""
     outputs: list[list[np.ndarray]] = [[] for _ in model.decoders]
+    device = module_device(model)
     with torch.inference_mode():
         tensor = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
         for start in range(0, len(tensor), batch_size):
-            for level, code in enumerate(model.codes(tensor[start : start + batch_size])):
-                outputs[level].append(code.numpy())
+            for level, code in enumerate(model.codes(tensor[start : start + batch_size].to(device))):
+                outputs[level].append(code.cpu().numpy())
     return [np.vstack(parts) for parts in outputs]

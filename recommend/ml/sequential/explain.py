@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from recommend.ml.common.device import module_device
 from recommend.ml.sequential.data import pad_right
 from recommend.ml.sequential.training import SASRecRecommender
 
@@ -33,7 +34,9 @@ def attention_over_history(recommender: SASRecRecommender, histories: Sequence[S
     """Per history: the last block's attention of the newest position over the (kept) history items."""
     max_length = recommender.model_config.max_length
     items, lengths = pad_right(histories, max_length)
-    _, attention = recommender.model.last_hidden(items, lengths, need_weights=True)
+    device = module_device(recommender.model)
+    _, attention = recommender.model.last_hidden(items.to(device), lengths.to(device), need_weights=True)
+    attention = attention.cpu()
     return [attention[row, : int(lengths[row])].numpy() for row in range(len(histories))]
 
 
@@ -42,7 +45,7 @@ def similarity_to_history(recommender: SASRecRecommender, history: Sequence[int]
     table = torch.nn.functional.normalize(recommender.model.item_embedding.weight, dim=-1)
     kept = list(history)[-recommender.model_config.max_length :]
     cosine = table[list(targets)] @ table[kept].T
-    return torch.softmax(cosine / 0.1, dim=-1).numpy()
+    return torch.softmax(cosine / 0.1, dim=-1).cpu().numpy()
 
 
 @torch.no_grad()
@@ -59,9 +62,10 @@ def scores_and_attention(recommender: SASRecRecommender, history: Sequence[int])
     """One forward pass for serving: every item's score and the newest position's attention over history."""
     kept = list(history)[-recommender.model_config.max_length :]
     items, lengths = pad_right([kept], recommender.model_config.max_length)
-    last, attention = recommender.model.last_hidden(items, lengths, need_weights=True)
-    scores = recommender.model.item_logits(last)[0].numpy()
-    return scores, attention[0, : len(kept)].numpy()
+    device = module_device(recommender.model)
+    last, attention = recommender.model.last_hidden(items.to(device), lengths.to(device), need_weights=True)
+    scores = recommender.model.item_logits(last)[0].cpu().numpy()
+    return scores, attention[0, : len(kept)].cpu().numpy()
 
 
 def history_weights(

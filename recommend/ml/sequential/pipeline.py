@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from recommend.ml.common.device import DeviceLike
 from recommend.ml.sequential.baselines import ItemKNN, Popularity
 from recommend.ml.sequential.data import ItemVocabulary, item_popularity, leave_one_out
 from recommend.ml.sequential.evaluation import hit_ndcg, rank_all
@@ -39,10 +40,13 @@ class SequentialArtifact:
         )
 
     @classmethod
-    def load(cls, path: Path) -> "SequentialArtifact":
-        state = torch.load(path, weights_only=False)
-        recommender = SASRecRecommender(SASRecConfig(**state["sasrec"]["config"]), TrainingConfig(**state["training"]))
-        recommender.model = SASRec.from_state(state["sasrec"])
+    def load(cls, path: Path, device: DeviceLike = "cpu") -> "SequentialArtifact":
+        """Read the artifact (CPU tensors, whichever device trained it) and put the model on `device`."""
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        recommender = SASRecRecommender(
+            SASRecConfig(**state["sasrec"]["config"]), TrainingConfig(**state["training"]), device
+        )
+        recommender.model = SASRec.from_state(state["sasrec"]).to(recommender.device)
         return cls(recommender, ItemVocabulary(ids=state["item_ids"]), np.asarray(state["popularity"]))
 
 
@@ -61,17 +65,19 @@ def fit_and_measure(
     artifact: Path,
     progress: Callable[[float, str], None] | None = None,
     measure_users: int | None = None,
+    device: DeviceLike = "cpu",
 ) -> dict[str, Any]:
     """Train on the leave-one-out training part; metrics on validation and test items (history excluded).
 
-    `measure_users` measures the three models on a fixed random subset of users (a quicker demo run).
+    `measure_users` measures the three models on a fixed random subset of users (a quicker demo run);
+    `device` is where SASRec trains and scores ("auto": a GPU when there is one); the artifact holds CPU tensors.
     """
     report = progress or (lambda fraction, message: None)
     vocabulary = ItemVocabulary.from_sequences(sequences)
     encoded = [vocabulary.encode(sequence) for sequence in sequences]
     split = leave_one_out(encoded)
     training = TrainingConfig(**training_kwargs)
-    recommender = SASRecRecommender(SASRecConfig(n_items=vocabulary.size, **model_kwargs), training)
+    recommender = SASRecRecommender(SASRecConfig(n_items=vocabulary.size, **model_kwargs), training, device)
     recommender.fit(
         split.train,
         valid_histories=split.valid_histories(),
@@ -96,7 +102,7 @@ def fit_and_measure(
         metrics.update(_measure(f"valid.{name}", model.score, *valid))
         metrics.update(_measure(f"test.{name}", model.score, *test))
     training_report: TrainingReport = recommender.report
-    metrics.update(epochs=training_report.epochs, best_epoch=training_report.best_epoch)
+    metrics.update(epochs=training_report.epochs, best_epoch=training_report.best_epoch, device=str(recommender.device))
     SequentialArtifact(recommender, vocabulary, item_popularity(encoded, vocabulary.size)).save(artifact)
     report(1.0, "saved")
     return metrics

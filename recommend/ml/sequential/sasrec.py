@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recommend.ml.common.device import cpu_state
 from recommend.ml.common.protocol import register_model
 from recommend.ml.sequential.data import PAD
 
@@ -103,7 +104,7 @@ class SASRec(nn.Module):
         projected = projected @ basis[:, : self.config.hidden]
         projected = projected / projected.std() * 0.02
         with torch.no_grad():
-            self.item_embedding.weight[1:] = projected
+            self.item_embedding.weight[1:] = projected.to(self.item_embedding.weight.device)
 
     def encode(self, items: torch.Tensor, need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Hidden states (batch, length, hidden) and, on request, the last block's attention."""
@@ -155,10 +156,12 @@ class SASRec(nn.Module):
         return self.item_logits(last)
 
     def state(self) -> dict:
-        return {"config": asdict(self.config), "weights": self.state_dict()}
+        """Config and weights as CPU tensors (whatever device trained it), for torch.save."""
+        return {"config": asdict(self.config), "weights": cpu_state(self)}
 
     @classmethod
     def from_state(cls, state: dict) -> "SASRec":
+        """The model on the CPU, in eval mode (move it with `.to(device)`)."""
         model = cls(SASRecConfig(**state["config"]))
         model.load_state_dict(state["weights"])
         model.eval()

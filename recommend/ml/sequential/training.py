@@ -2,7 +2,8 @@
 
 Batches are padded only to their own longest window (windows are grouped by length), the loss
 only touches real positions, and early stopping watches validation NDCG@10 (history excluded):
-the test item is never looked at here.
+the test item is never looked at here. Training runs on the device the caller names (default the CPU; see
+``recommend.ml.common.device``); the model is initialised on the CPU first and saved as CPU tensors.
 """
 
 import random
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from recommend.ml.common.device import DeviceLike, module_device, torch_device
 from recommend.ml.sequential.data import pad_right, training_windows
 from recommend.ml.sequential.evaluation import hit_ndcg, rank_all
 from recommend.ml.sequential.sasrec import SASRec, SASRecConfig
@@ -74,14 +76,17 @@ def train_sasrec(
     valid_targets: np.ndarray,
     item_vectors: np.ndarray | None = None,
     progress=None,
+    device: DeviceLike = "cpu",
 ) -> tuple[SASRec, TrainingReport]:
-    """Train on `sequences`, keep the epoch with the best validation NDCG@10 (history excluded)."""
+    """Train on `sequences` on `device`, keep the epoch with the best validation NDCG@10 (history excluded)."""
+    target = torch_device(device)
     torch.manual_seed(training.seed)
     torch.set_num_threads(training.threads)
     rng = random.Random(training.seed)
     model = SASRec(model_config)
     if item_vectors is not None:
         model.init_item_vectors(item_vectors)
+    model.to(target)  # initialised on the CPU: the same starting weights on every device
     optimizer = torch.optim.Adam(model.parameters(), lr=training.learning_rate, weight_decay=training.weight_decay)
     windows = training_windows(sequences, model_config.max_length)
     if training.validation_users and training.validation_users < len(valid_histories):
@@ -97,7 +102,7 @@ def train_sasrec(
         batches = length_grouped_batches(windows, training.batch_size, rng)
         for batch in batches:
             padded, _ = pad_right(batch, model_config.max_length + 1)
-            loss = model.calculate_loss(padded, training.negatives)
+            loss = model.calculate_loss(padded.to(target), training.negatives)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -136,9 +141,12 @@ def train_sasrec(
 class SASRecRecommender:
     """SASRec behind the same fit / score / save / load interface as the baselines."""
 
-    def __init__(self, model_config: SASRecConfig, training: TrainingConfig | None = None) -> None:
+    def __init__(
+        self, model_config: SASRecConfig, training: TrainingConfig | None = None, device: DeviceLike = "cpu"
+    ) -> None:
         self.model_config = model_config
         self.training = training or TrainingConfig()
+        self.device = torch_device(device)  # where `fit` trains; `score` runs wherever the model is
         self.model = SASRec(model_config)
         self.report = TrainingReport()
 
@@ -153,13 +161,15 @@ class SASRecRecommender:
             valid_targets=valid_targets,
             item_vectors=item_vectors,
             progress=progress,
+            device=self.device,
         )
         return self
 
     @torch.no_grad()
     def score(self, histories: Sequence[Sequence[int]]) -> np.ndarray:
         items, lengths = pad_right(histories, self.model_config.max_length)
-        return self.model.full_sort_predict(items, lengths).numpy()
+        device = module_device(self.model)
+        return self.model.full_sort_predict(items.to(device), lengths.to(device)).cpu().numpy()
 
     def save(self, folder: Path) -> None:
         torch.save(
@@ -168,9 +178,9 @@ class SASRecRecommender:
         )
 
     @classmethod
-    def load(cls, folder: Path) -> "SASRecRecommender":
-        state = torch.load(folder / "sasrec.pt", weights_only=False)
-        recommender = cls(SASRecConfig(**state["config"]), TrainingConfig(**state["training"]))
-        recommender.model = SASRec.from_state(state)
+    def load(cls, folder: Path, device: DeviceLike = "cpu") -> "SASRecRecommender":
+        state = torch.load(folder / "sasrec.pt", map_location="cpu", weights_only=False)
+        recommender = cls(SASRecConfig(**state["config"]), TrainingConfig(**state["training"]), device)
+        recommender.model = SASRec.from_state(state).to(recommender.device)
         recommender.report = TrainingReport(**state["report"])
         return recommender

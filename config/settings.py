@@ -274,6 +274,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 3,
     "socket_timeout": 5,  # a hanging Redis fails the publish instead of hanging the request
 }
+# Prefix of every broker key and channel: deployments (or a test's own workers) sharing one Redis database stay apart.
+if CELERY_BROKER_KEY_PREFIX := os.environ.get("CELERY_BROKER_KEY_PREFIX", ""):
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_BROKER_KEY_PREFIX
 # A request that enqueues while the broker is down gives up within about a second: a job staff started is marked
 # failed (they are told); automatic follow-ups and per-product tasks stay queued and the sweep sends them later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}

@@ -88,6 +88,8 @@ class Job(models.Model):
     # Set by staff ("Cancel"); the running handler sees it at its next progress report and stops.
     cancel_requested = models.BooleanField(default=False)
     queue = models.CharField(max_length=32, blank=True)
+    # Which runner claimed it last: the Celery worker's node name (`training@host`), or `pid@host` elsewhere.
+    worker = models.CharField(max_length=255, blank=True)
     # Not run before this time: debounced follow-up work waits for a quiet period, re-armed by later edits.
     run_after = models.DateTimeField(null=True, blank=True)
 

@@ -40,7 +40,17 @@ class JobKindFilter(admin.SimpleListFilter):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "kind_label", "status", "progress_bar", "message", "attempts", "created_at", "duration"]
+    list_display = [
+        "id",
+        "kind_label",
+        "status",
+        "progress_bar",
+        "message",
+        "attempts",
+        "worker",
+        "created_at",
+        "duration",
+    ]
     list_filter = ["status", JobKindFilter]
     readonly_fields = [f.name for f in Job._meta.fields] + ["progress_bar", "duration"]
     actions = ["retry", "cancel"]

@@ -37,6 +37,7 @@ class JobOutput(serializers.ModelSerializer):
             "result",
             "attempts",
             "queue",
+            "worker",
             "cancel_requested",
             "created_at",
             "started_at",

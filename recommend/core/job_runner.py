@@ -7,6 +7,8 @@ lost its claim (its job was swept and claimed again) stops instead of overwritin
 """
 
 import logging
+import os
+import socket
 import threading
 import time
 import traceback
@@ -74,8 +76,16 @@ def job_is_due(now: Any) -> Q:
     return Q(run_after__isnull=True) | Q(run_after__lte=now)
 
 
-def job_claim(*, job_id: int) -> Job | None:
-    """Compare-and-set the job to running for this runner; None when it is not claimable (or over its cap)."""
+def runner_name() -> str:
+    """This process, for `Job.worker` when no Celery worker names the runner (embedded runner, `run_jobs`)."""
+    return f"{os.getpid()}@{socket.gethostname()}"
+
+
+def job_claim(*, job_id: int, worker: str = "") -> Job | None:
+    """Compare-and-set the job to running for this runner; None when it is not claimable (or over its cap).
+
+    `worker` (the Celery node name) is recorded on the job, or this process' `runner_name()`.
+    """
     now = timezone.now()
     claimable = Job.objects.filter(pk=job_id).filter(
         Q(status=Job.Status.QUEUED, cancel_requested=False) & job_is_due(now) | stale_running()
@@ -90,6 +100,7 @@ def job_claim(*, job_id: int) -> Job | None:
         progress=0.0,
         error="",
         message="started",
+        worker=(worker or runner_name())[:255],
     )
     if claimed:
         return Job.objects.get(pk=job_id)
@@ -181,13 +192,13 @@ def job_finish(*, job: Job, status: str, message: str, error: str = "", result: 
     Job.objects.filter(pk=job.pk, attempts=job.attempts, status=Job.Status.RUNNING).update(**fields)
 
 
-def job_run(*, job_id: int, on_progress: ProgressCallback | None = None) -> Job:
+def job_run(*, job_id: int, on_progress: ProgressCallback | None = None, worker: str = "") -> Job:
     """Run one job by id if this runner can claim it: queued -> running -> done, failed or cancelled.
 
     A job that is done, cancelled, or running elsewhere with a live heartbeat is left as it is.
-    `on_progress` also sees each progress update (commands print it).
+    `on_progress` also sees each progress update (commands print it); `worker` names the runner (job_claim).
     """
-    job = job_claim(job_id=job_id)
+    job = job_claim(job_id=job_id, worker=worker)
     if job is None:
         job = Job.objects.get(pk=job_id)
         logger.info("job %s not claimed (it is %s), skipping", job_id, job.status)

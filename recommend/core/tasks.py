@@ -1,6 +1,6 @@
 """Celery tasks of the job runner: thin wrappers that load ids and call recommend.core.jobs."""
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from recommend.core.job_registry import RUN_JOB_TASK, SWEEP_JOBS_TASK
 from recommend.core.jobs import job_run, job_sweep
@@ -8,9 +8,10 @@ from recommend.core.jobs import job_run, job_sweep
 
 # No autoretry: a database error inside a job fails that job with its message; the claim makes a
 # redelivered message (acks_late, worker lost) a no-op while the original run is alive.
-@shared_task(name=RUN_JOB_TASK, acks_late=True, reject_on_worker_lost=True)
-def run_job(job_id: int) -> str:
-    return job_run(job_id=job_id).status
+# bind: the job records which worker ran it (the node name, e.g. `training@host`).
+@shared_task(name=RUN_JOB_TASK, bind=True, acks_late=True, reject_on_worker_lost=True)
+def run_job(self: Task, job_id: int) -> str:
+    return job_run(job_id=job_id, worker=self.request.hostname or "").status
 
 
 @shared_task(name=SWEEP_JOBS_TASK, ignore_result=True)

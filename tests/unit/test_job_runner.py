@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recommend.core import job_registry, jobs
-from recommend.core.job_runner import job_claim
+from recommend.core.job_runner import job_claim, runner_name
 from recommend.core.jobs import (
     JobParamsError,
     job_cancel,
@@ -95,6 +95,14 @@ def test_a_claimed_job_is_not_claimed_again_so_a_redelivered_message_does_not_ru
 
     assert first is not None and first.attempts == 1
     assert second is None
+
+
+def test_a_claim_records_the_worker_that_runs_the_job():
+    by_celery = job_claim(job_id=job_create(kind="t_count", enqueue=False).pk, worker="training@gpu-1")
+    here = job_run(job_id=job_create(kind="t_count", enqueue=False).pk)
+
+    assert by_celery.worker == "training@gpu-1"
+    assert here.worker == runner_name() and here.status == "done"
 
 
 def test_a_redelivered_message_for_a_live_running_job_leaves_it_alone():

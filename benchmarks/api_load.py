@@ -92,8 +92,11 @@ def run_wrk(script: str, seconds: int, connections: int, port: int) -> dict[str,
 
 
 @contextmanager
-def gunicorn_site(workdir: Path, *, workers: int, port: int, extra_env: dict[str, str] | None = None) -> Iterator[None]:
-    """Serve `workdir`'s SQLite site with gunicorn on 127.0.0.1:`port` until the block ends (ready when it starts)."""
+def gunicorn_site(
+    workdir: Path, *, workers: int, port: int, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Serve `workdir`'s SQLite site (or `extra_env`'s DATABASE_URL) with gunicorn on 127.0.0.1:`port` until the
+    block ends (ready when it starts); the block gets the gunicorn master process."""
     env = {
         **os.environ,
         "SQLITE_PATH": str(workdir / "site.sqlite3"),
@@ -118,7 +121,7 @@ def gunicorn_site(workdir: Path, *, workers: int, port: int, extra_env: dict[str
                 break
             except OSError:
                 time.sleep(0.3)
-        yield
+        yield server
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -24,7 +24,12 @@ def tie_aware_recall(approx_scores: np.ndarray, exact_scores: np.ndarray, k: int
 
 
 def synthetic_vectors(n: int, d: int = 384, seed: int = 0) -> np.ndarray:
-    """Clustered, anisotropic unit vectors shaped like real MiniLM product embeddings.
+    """See `synthetic_vectors_with_topics` (the vectors only)."""
+    return synthetic_vectors_with_topics(n, d, seed)[0]
+
+
+def synthetic_vectors_with_topics(n: int, d: int = 384, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors, topic of each row): clustered, anisotropic unit vectors shaped like real MiniLM product embeddings.
 
     Two-level Gaussian mixture (1000 topic clusters with Zipf sizes -> sub-clusters of
     ~8 near-variants -> items) whose covariance has a power-law spectrum
@@ -34,7 +39,8 @@ def synthetic_vectors(n: int, d: int = 384, seed: int = 0) -> np.ndarray:
     components for 50% of variance 27-31 vs 25 and for 90% 149-159 vs 202, mean
     cosine to the 1st/10th neighbour 0.81-0.92/0.66-0.78 vs 0.91/0.70, mean cosine
     0.18-0.27 vs 0.20. Isotropic noise would be far harder (and less realistic) for
-    any ANN index; uniform noise has no neighbours worth finding at all.
+    any ANN index; uniform noise has no neighbours worth finding at all. The topic (0-999) of each
+    row is its top-level cluster (benchmarks/scale.py files products of one topic under one category).
     """
     rng = np.random.default_rng(seed)
     rotation, _ = np.linalg.qr(rng.standard_normal((d, d)))
@@ -51,12 +57,14 @@ def synthetic_vectors(n: int, d: int = 384, seed: int = 0) -> np.ndarray:
     mean_dir = rng.standard_normal(d).astype(np.float32)
     mean_dir *= 0.5 / np.linalg.norm(mean_dir)
     out = np.empty((n, d), dtype=np.float32)
+    topics = np.empty(n, dtype=np.int64)
     for s in range(0, n, 100_000):  # chunks keep the float temporaries small
         m = min(100_000, n - s)
         sub = rng.integers(0, n_sub, m)
         x = subs[sub] + rng.standard_normal((m, d), dtype=np.float32) * scale * item_spread[sub, None]
         out[s : s + m] = normalize(normalize(x) + mean_dir) @ rotation.T
-    return out
+        topics[s : s + m] = sub_parent[sub]
+    return out, topics
 
 
 def exact_topk(base: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:

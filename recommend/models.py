@@ -35,6 +35,9 @@ class ModelVersion(models.Model):
     dataset_fingerprint = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # The job whose run trained it (empty for versions trained outside a job): a version still "training" when
+    # that job is claimed again or swept is an orphan of a dead worker and is marked failed (registry).
+    job = models.ForeignKey("Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="model_versions")
 
     class Meta:
         ordering = ["kind", "-version"]

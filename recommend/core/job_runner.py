@@ -21,8 +21,10 @@ from django.db import close_old_connections, connection
 from django.db.models import F, Q
 from django.utils import timezone
 
+from recommend.core.job_context import current_job_id
 from recommend.core.job_registry import job_handler_get, job_params_parse
 from recommend.core.progress import ProgressCallback
+from recommend.core.registry import model_versions_orphaned_fail
 from recommend.models import Job
 
 logger = logging.getLogger(__name__)
@@ -106,9 +108,10 @@ def job_claim(*, job_id: int, worker: str = "") -> Job | None:
         return Job.objects.get(pk=job_id)
     # A job that killed its worker `cap` times is redelivered no more.
     message = over_attempts_message(cap)
-    claimable.filter(attempts__gte=cap).update(
+    if claimable.filter(attempts__gte=cap).update(
         status=Job.Status.FAILED, finished_at=now, message=message, error=message
-    )
+    ):
+        model_versions_orphaned_fail(job_id=job_id, reason=message)
     return None
 
 
@@ -209,6 +212,9 @@ def job_run(*, job_id: int, on_progress: ProgressCallback | None = None, worker:
         job_finish(job=job, status=Job.Status.FAILED, message=str(error), error=str(error))
         job.refresh_from_db()
         return job
+    if job.attempts > 1:  # an earlier run died (worker killed, redelivered): what it was training is dead too
+        model_versions_orphaned_fail(job_id=job.pk, reason=f"its run (attempt {job.attempts - 1}) stopped unfinished")
+    token = current_job_id.set(job.pk)
     try:
         params = job_params_parse(kind=job.kind, params=job.params)
         with Heartbeat(job) as heartbeat:
@@ -232,6 +238,8 @@ def job_run(*, job_id: int, on_progress: ProgressCallback | None = None, worker:
         job_finish(job=job, status=Job.Status.FAILED, message=f"failed: {error}", error=details)
     else:
         job_finish(job=job, status=Job.Status.DONE, message="done", result=result)
+    finally:
+        current_job_id.reset(token)
     job.refresh_from_db()
     return job
 

@@ -58,6 +58,7 @@ from recommend.core.job_runner import (
     stale_running,
     time_limit_message,
 )
+from recommend.core.registry import model_versions_orphaned_fail
 from recommend.models import Job
 
 __all__ = [
@@ -250,6 +251,7 @@ def job_sweep(*, kind: str | None = None) -> dict[str, int]:
         if same_run.filter(stale_running()).update(**fields):
             counts["requeued" if outcome == Job.Status.QUEUED else outcome] += 1
             logger.warning("job %s (%s) swept: %s", job.pk, job.kind, message)
+            model_versions_orphaned_fail(job_id=job.pk, reason=f"its worker stopped during attempt {job.attempts}")
             if outcome == Job.Status.QUEUED and job_run_mode() == "celery":
                 job_enqueue(job=job, note=message, defer=True)
     if job_run_mode() == "celery":

@@ -100,7 +100,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     actions = ["compare_selected"]
     change_form_template = "admin/recommend/modelversion/change_form.html"
     change_list_template = "admin/recommend/modelversion/change_list.html"
-    fields = ("kind", "version", "status", "created_at", "activated_at", "evaluation_set", "artifact_path")
+    fields = ("kind", "version", "status", "created_at", "activated_at", "evaluation_set", "artifact_path", "job")
     readonly_fields = fields
 
     # Training code writes versions; staff only read them and pick the one that serves.

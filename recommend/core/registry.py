@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from recommend.core.job_context import current_job_id
 from recommend.models import ModelVersion
 
 ACTIVE_CACHE_KEY = "recommend:active:{kind}"
@@ -51,8 +52,21 @@ def model_version_create(
     # Lock the kind's rows so two trainers never pick the same version number.
     latest = ModelVersion.objects.select_for_update().filter(kind=kind).aggregate(v=Max("version"))["v"] or 0
     return ModelVersion.objects.create(
-        kind=kind, version=latest + 1, params=params or {}, dataset_fingerprint=dataset_fingerprint
+        kind=kind,
+        version=latest + 1,
+        params=params or {},
+        dataset_fingerprint=dataset_fingerprint,
+        job_id=current_job_id.get(),
     )
+
+
+def model_versions_orphaned_fail(*, job_id: int, reason: str) -> int:
+    """Mark failed the versions an earlier run of job `job_id` left "training" (its worker died mid-run).
+
+    Called when the job is claimed again or swept; the active version was never touched by that run.
+    """
+    orphans = ModelVersion.objects.filter(job_id=job_id, status=ModelVersion.Status.TRAINING)
+    return orphans.update(status=ModelVersion.Status.FAILED, metrics={"failure": reason[:500]})
 
 
 def model_version_save_artifact(*, version: ModelVersion, local_path: Path) -> ModelVersion:

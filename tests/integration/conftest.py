@@ -9,9 +9,12 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
+import redis
+from celery import current_app
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,3 +86,33 @@ def celery_worker_process(real_services, tmp_path_factory):
     )
     yield process
     stop_celery_worker(process)
+
+
+def drop_connection_pools(*, close=False):
+    """The next send or ping takes a connection pool for the current transport options.
+
+    Kombu keeps one pool per connection settings for the whole process (kombu.pools), so only the private
+    one, never used again, may be closed; the usual pool is dropped here and found again after the test.
+    """
+    if close and current_app._pool is not None:
+        current_app._pool.force_close_all()
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def private_broker(real_services):
+    """This process' Celery on a key prefix of its own (restored after); yields (prefix, redis client)."""
+    prefix = f"itest-{uuid.uuid4().hex[:12]}:"
+    previous = current_app.conf.broker_transport_options
+    drop_connection_pools()
+    current_app.conf.broker_transport_options = {**previous, "global_keyprefix": prefix}
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    try:
+        yield prefix, client
+    finally:
+        drop_connection_pools(close=True)
+        current_app.conf.broker_transport_options = previous
+        for key in client.scan_iter(match=f"{prefix}*"):
+            client.delete(key)
+        client.close()

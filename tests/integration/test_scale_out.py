@@ -21,9 +21,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
-from celery import current_app
-from django.conf import settings
 
 from catalog.importers import ProductMapping
 from catalog.models import Product
@@ -39,36 +36,6 @@ from tests.integration.test_classification_worker import labelled_catalog
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CLASSIFY_TASK = "recommend.classification.tasks.classify_products"
-
-
-def drop_connection_pools(*, close=False):
-    """The next send or ping takes a connection pool for the current transport options.
-
-    Kombu keeps one pool per connection settings for the whole process (kombu.pools), so only the private
-    one, never used again, may be closed; the usual pool is dropped here and found again after the test.
-    """
-    if close and current_app._pool is not None:
-        current_app._pool.force_close_all()
-    current_app._pool = None
-    current_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def private_broker(real_services):
-    """This process' Celery on a key prefix of its own (restored after); yields (prefix, redis client)."""
-    prefix = f"scale-out-{uuid.uuid4().hex[:12]}:"
-    previous = current_app.conf.broker_transport_options
-    drop_connection_pools()
-    current_app.conf.broker_transport_options = {**previous, "global_keyprefix": prefix}
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    try:
-        yield prefix, client
-    finally:
-        drop_connection_pools(close=True)
-        current_app.conf.broker_transport_options = previous
-        for key in client.scan_iter(match=f"{prefix}*"):
-            client.delete(key)
-        client.close()
 
 
 class Cluster:

@@ -71,10 +71,13 @@ class ClassifyApi(APIView):
         items = serializer.validated_data if many else [serializer.validated_data]
         loaded = active_classifier()
         if loaded is None:
-            return Response(
-                {"detail": "No classifier is active yet; staff train one in the admin (Model versions)."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail = (
+                "The active classifier cannot be loaded on this server (its artifact is missing or damaged; "
+                "see /readyz); staff activate another version in the admin (Model versions)."
+                if ModelVersion.objects.filter(kind=ModelVersion.Kind.CLASSIFIER, status="active").exists()
+                else "No classifier is active yet; staff train one in the admin (Model versions)."
             )
+            return Response({"detail": detail}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         version_id, model = loaded
         top_ks = [item.get("top_k") or settings.CLASSIFIER_TOP_K for item in items]
         texts = [

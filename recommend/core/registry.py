@@ -98,7 +98,10 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
         raise ValueError(f"Only a ready or retired version can be activated, not a {version.status} one.")
     if version.artifact_path:
         # Before anything changes: a missing or altered file is refused and the current version keeps serving.
+        # The stored file is what every other machine will load, so it is checked even when a verified local
+        # copy exists here.
         try:
+            artifact_verify_stored(version=version)
             artifact_local_path(version=version)
         except (FileNotFoundError, ArtifactChecksumError) as error:
             raise ArtifactUnusable(f"{version} cannot be activated: {error}") from error
@@ -138,6 +141,21 @@ def active_version_id(kind: str) -> int | None:
         )
         cache.set(key, value, 30)
     return value or None
+
+
+def artifact_verify_stored(*, version: ModelVersion) -> None:
+    """Raise unless the artifact storage holds the version's file with its recorded checksum (streamed)."""
+    if not version.artifact_checksum:
+        raise ArtifactChecksumError(f"{version} has no recorded checksum: its artifact cannot be verified.")
+    storage = artifact_storage()
+    if not storage.exists(version.artifact_path):
+        raise FileNotFoundError(f"{version.artifact_path} is missing from the artifact storage.")
+    digest = hashlib.sha256()
+    with storage.open(version.artifact_path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    if digest.hexdigest() != version.artifact_checksum:
+        raise ArtifactChecksumError(f"Checksum mismatch for {version}: the stored artifact was changed after training.")
 
 
 def artifact_local_path(*, version: ModelVersion) -> Path:

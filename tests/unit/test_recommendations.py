@@ -114,14 +114,14 @@ def test_training_and_serving_follow_the_torch_device_setting(trained, settings,
     """TORCH_DEVICE reaches the trainer and the loader: a GPU asked for where there is none fails clearly."""
     import torch
 
-    from recommend.sequential.artifact import active_artifact
+    from recommend.sequential.artifact import active_artifact, sequential_artifacts
 
     settings.TORCH_DEVICE = "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="TORCH_DEVICE=cuda"):
         recommender_train(options=TrainingOptions(epochs=1))
     assert ModelVersion.objects.filter(kind=ModelVersion.Kind.SEQUENTIAL, status="failed").count() == 1
-    monkeypatch.setattr("recommend.sequential.artifact._loaded", {})
+    sequential_artifacts.clear()
     with pytest.raises(ValueError, match="TORCH_DEVICE=cuda"):
         active_artifact()
     settings.TORCH_DEVICE = "auto"  # no GPU: the CPU

@@ -79,6 +79,8 @@ MIDDLEWARE = [
     "recommend.core.followups.FollowupMessagesMiddleware",
     # With DEBUG on (embedded demo) shoppers still get the site's 404 page, not Django's debug page.
     "catalog.middleware.StorefrontNotFoundMiddleware",
+    # The database unreachable (down, restarting): 503 with Retry-After (JSON under /api/), not a 500.
+    "config.middleware.DatabaseUnavailableMiddleware",
     # Admin login lockout (django-axes): last, as its documentation asks.
     "axes.middleware.AxesMiddleware",
 ]

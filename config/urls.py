@@ -13,6 +13,9 @@ from taxonomy import urls as taxonomy_urls
 api_v1 = catalog_urls.api_urlpatterns + taxonomy_urls.api_urlpatterns + recommend_urls.api_urlpatterns
 api_v1 = [path("", ApiRootApi.as_view(patterns=api_v1), name="api-root"), *api_v1]
 
+# A database error that escapes a middleware (not a view) is a 503 too; any other error is Django's 500 page.
+handler500 = "config.middleware.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

@@ -1,9 +1,9 @@
 """The database unreachable (down, restarting, refusing connections): 503 with `Retry-After`, not a 500.
 
-A view that hits `OperationalError` or `InterfaceError` (connection refused, the server terminated the
-connection, "the database system is starting up") answers 503 with `Retry-After: 5`: JSON
-`{"detail": ...}` under /api/ (DRF's exception handler leaves these exceptions to Django, so they
-arrive here) and the self-contained `templates/503.html` elsewhere. The page is rendered without the
+A view that hits an `InterfaceError` or a connection-level `OperationalError` (connection refused, the server
+terminated the connection, "the database system is starting up"; `is_database_unavailable`) answers 503
+with `Retry-After: 5`: JSON `{"detail": ...}` under /api/ (DRF's exception handler leaves these exceptions
+to Django, so they arrive here) and the self-contained `templates/503.html` elsewhere. The page is rendered without the
 request, so no context processor runs and nothing on it needs the database.
 
 `server_error` (the project's handler500) gives the same answer when such an error escapes a
@@ -23,9 +23,24 @@ from django.views import defaults
 
 logger = logging.getLogger(__name__)
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+# PostgreSQL SQLSTATEs that mean "not now" rather than "this request or the schema is wrong": connection
+# exceptions (08...), shutdown and start-up (57P01-57P03), too many connections, lock and statement timeouts.
+TRANSIENT_SQLSTATE_PREFIXES = ("08", "57P0", "53300", "55P03", "57014")
 RETRY_AFTER_SECONDS = 5
 API_DETAIL = "the database is unavailable; retry shortly"
+
+
+def is_database_unavailable(error: BaseException | None) -> bool:
+    """A connection-level or transient database error; a missing table or a bad query stays a 500."""
+    if isinstance(error, InterfaceError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    cause = error.__cause__
+    if hasattr(cause, "sqlstate"):  # psycopg: no SQLSTATE means the connection itself failed
+        state = cause.sqlstate
+        return state is None or state.startswith(TRANSIENT_SQLSTATE_PREFIXES)
+    return "locked" in str(error) or "unable to open" in str(error)  # SQLite: busy, or the file is gone
 
 
 def database_unavailable_response(request: HttpRequest, error: BaseException) -> HttpResponse:
@@ -52,7 +67,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, DATABASE_UNAVAILABLE):
+        if is_database_unavailable(exception):
             return database_unavailable_response(request, exception)
         return None
 
@@ -60,6 +75,6 @@ class DatabaseUnavailableMiddleware:
 def server_error(request: HttpRequest) -> HttpResponse:
     """handler500: Django calls it while handling the exception, so `sys.exc_info()` names it."""
     error = sys.exc_info()[1]
-    if isinstance(error, DATABASE_UNAVAILABLE):
+    if is_database_unavailable(error):
         return database_unavailable_response(request, error)
     return defaults.server_error(request)

@@ -2,6 +2,7 @@
 
 import logging
 
+import psycopg
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import InterfaceError, OperationalError
@@ -15,7 +16,17 @@ pytestmark = pytest.mark.django_db
 REFUSED = "connection to server at 127.0.0.1, port 5432 failed: Connection refused"
 
 
+def from_driver(error_class, driver_error):
+    """A Django database error as the backend raises it: the driver's exception as its cause."""
+    error = error_class(str(driver_error))
+    error.__cause__ = driver_error
+    return error
+
+
 def raising(error: Exception):
+    if isinstance(error, OperationalError | InterfaceError) and error.__cause__ is None:
+        error = from_driver(type(error), psycopg.OperationalError(str(error)))  # no SQLSTATE: connection failed
+
     def fail(*args, **kwargs):
         raise error
 
@@ -95,3 +106,29 @@ def test_other_errors_stay_500_without_retry_after(product, monkeypatch):
     assert response.status_code == 500
     assert not response.has_header("Retry-After")
     assert "cannot reach its database" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        from_driver(OperationalError, psycopg.errors.UndefinedTable('relation "catalog_product" does not exist')),
+        OperationalError("no such table: catalog_product"),  # SQLite: a missing migration, not an outage
+    ],
+    ids=["postgres-undefined-table", "sqlite-no-such-table"],
+)
+def test_a_schema_error_is_a_500_not_a_retry_later(product, monkeypatch, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(views, "product_list", fail)
+    response = Client(raise_request_exception=False).get("/")
+
+    assert response.status_code == 500 and not response.has_header("Retry-After")
+
+
+def test_a_transient_postgres_state_is_a_503():
+    from config.middleware import is_database_unavailable
+
+    starting_up = from_driver(OperationalError, psycopg.errors.CannotConnectNow("the database system is starting up"))
+    shutdown = from_driver(OperationalError, psycopg.errors.AdminShutdown("terminating connection"))
+    assert is_database_unavailable(starting_up) and is_database_unavailable(shutdown)

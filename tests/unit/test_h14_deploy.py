@@ -42,11 +42,13 @@ def python(code, env):
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
 
 
-def settings_value(expression, env):
-    code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup(); from django.conf import settings; print({expression})"  # noqa: E501
+def settings_values(env, *expressions):
+    """str() of each expression under `env`, from one fresh process (Django starts once)."""
+    prints = "; ".join(f"print({expression})" for expression in expressions)
+    code = f"import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup(); from django.conf import settings; {prints}"  # noqa: E501
     result = python(code, env)
     assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return result.stdout.strip().splitlines()
 
 
 def test_check_deploy_passes_under_production_settings(tmp_path):
@@ -75,17 +77,23 @@ def test_the_integration_test_environment_still_starts(tmp_path):
         "DEBUG": "0",
         "SECURE_COOKIES": "0",
     }
-    assert settings_value("settings.DATABASES['default']['CONN_HEALTH_CHECKS']", env) == "True"
-    assert "IGNORE_EXCEPTIONS': True" in settings_value("settings.CACHES['default']['OPTIONS']", env)
+    health_checks, cache_options = settings_values(
+        env, "settings.DATABASES['default']['CONN_HEALTH_CHECKS']", "settings.CACHES['default']['OPTIONS']"
+    )
+    assert health_checks == "True" and "IGNORE_EXCEPTIONS': True" in cache_options
 
 
 def test_the_proxy_header_is_trusted_only_when_the_environment_says_a_proxy_is_in_front(tmp_path):
     without = production_env(tmp_path)
     del without["BEHIND_TLS_PROXY"]
 
-    assert settings_value("settings.SECURE_PROXY_SSL_HEADER", without) == "None"
-    assert "HTTP_X_FORWARDED_PROTO" in settings_value("settings.SECURE_PROXY_SSL_HEADER", production_env(tmp_path))
-    assert settings_value("(settings.SECURE_HSTS_SECONDS, settings.SECURE_SSL_REDIRECT)", without) == "(31536000, True)"
+    header, https = settings_values(
+        without, "settings.SECURE_PROXY_SSL_HEADER", "(settings.SECURE_HSTS_SECONDS, settings.SECURE_SSL_REDIRECT)"
+    )
+    (behind_proxy,) = settings_values(production_env(tmp_path), "settings.SECURE_PROXY_SSL_HEADER")
+
+    assert header == "None" and https == "(31536000, True)"
+    assert "HTTP_X_FORWARDED_PROTO" in behind_proxy
 
 
 @pytest.mark.django_db

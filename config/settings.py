@@ -136,16 +136,22 @@ if REDIS_URL:
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
             # Redis down or hanging: every cache call gives up within the timeout and acts as a miss, so
             # pages and reads fall back to the database instead of answering 500 (or hanging the worker).
+            # A server that failed is then skipped for REDIS_RETRY_AFTER_SECONDS (config.redis_circuit): with a hung
+            # Redis each call would wait the whole timeout, a dozen per page.
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
                 "SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", 0.5)),
                 "IGNORE_EXCEPTIONS": True,
+                "REDIS_CLIENT_CLASS": "config.redis_circuit.CircuitRedis",
             },
         }
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True  # calls the circuit skipped are not logged (SkippedCallFilter)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Seconds a process skips a Redis server after a connection error or timeout: the cache, and the broker's publishes.
+REDIS_RETRY_AFTER_SECONDS = float(os.environ.get("REDIS_RETRY_AFTER_SECONDS", 5))
+BROKER_RETRY_AFTER_SECONDS = float(os.environ.get("BROKER_RETRY_AFTER_SECONDS", 10))
 
 AUTHENTICATION_BACKENDS = [
     "config.auth_backends.LockoutBackend",  # django-axes: refuses a locked-out login before the password check
@@ -273,14 +279,17 @@ JOB_TIME_LIMITS = {
 JOB_HARD_LIMIT_GRACE_SECONDS = 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": max(JOB_TIME_LIMITS.values()) + JOB_HARD_LIMIT_GRACE_SECONDS + 3600,
-    "socket_connect_timeout": 3,
-    "socket_timeout": 5,  # a hanging Redis fails the publish instead of hanging the request
+    # A hung Redis fails a publish instead of hanging the request: the send and kombu's reconnects each wait this
+    # long (about 4 times in all), then the work is kept as a deferred job; a healthy Redis answers in milliseconds.
+    "socket_connect_timeout": float(os.environ.get("BROKER_SOCKET_TIMEOUT", 1)),
+    "socket_timeout": float(os.environ.get("BROKER_SOCKET_TIMEOUT", 1)),
 }
 # Prefix of every broker key and channel: deployments (or a test's own workers) sharing one Redis database stay apart.
 if CELERY_BROKER_KEY_PREFIX := os.environ.get("CELERY_BROKER_KEY_PREFIX", ""):
     CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_BROKER_KEY_PREFIX
-# A request that enqueues while the broker is down gives up within about a second: a job staff started is marked
-# failed (they are told); automatic follow-ups and per-product tasks stay queued and the sweep sends them later.
+# A request that enqueues while the broker is down gives up within about a second (a hung broker: about 4
+# BROKER_SOCKET_TIMEOUTs, then BROKER_RETRY_AFTER_SECONDS without trying): a job staff started is marked failed
+# (they are told); automatic follow-ups and per-product tasks stay queued and the sweep sends them later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.3, "interval_max": 0.5}
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", 3))  # a job that kills its worker is not redelivered forever
 JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 15))
@@ -300,7 +309,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # FAISS reports at INFO which CPU build it loaded, after two tracebacks-like lines: not news.
     # axes.apps logs "AXES: BEGIN version ..." at INFO on every start (lockouts log at WARNING from axes.handlers).
-    "loggers": {"faiss.loader": {"level": "WARNING"}, "axes.apps": {"level": "WARNING"}},
+    "filters": {"circuit_skipped": {"()": "config.redis_circuit.SkippedCallFilter"}},
+    "loggers": {
+        "faiss.loader": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},
+        "django_redis.cache": {"filters": ["circuit_skipped"]},
+    },
 }
 
 if not DEBUG:

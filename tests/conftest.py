@@ -27,9 +27,11 @@ def _isolated_storage(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "artifacts")},
         },
     }
+    from config.redis_circuit import circuits_reset
     from recommend.core.model_cache import clear_model_caches
     from recommend.core.vectors import query_cache_clear
 
+    circuits_reset()  # a Redis address an earlier test found down is tried again
     cache.clear()
     query_cache_clear()  # a test's fake encoder never sees another test's cached query vectors
     # Ids restart after each test's rollback: a model loaded for an earlier test's version #1 must not answer

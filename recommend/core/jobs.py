@@ -28,12 +28,12 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import kombu.exceptions
 from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from config.redis_circuit import BROKER_ERRORS, broker_circuit
 from recommend.core import job_registry
 from recommend.core.job_registry import (
     RUN_JOB_TASK,
@@ -92,8 +92,6 @@ JOB_HANDLERS = job_registry.JOB_HANDLERS
 QUEUE_ERROR = "could not reach the task queue"
 QUEUED_ON = "queued on "
 DEFERRED = "not sent yet, the sweep sends it later"
-# Errors of a broker that is down or unreachable (kombu wraps the transport's own).
-BROKER_ERRORS: tuple[type[BaseException], ...] = (kombu.exceptions.OperationalError, OSError, ConnectionError)
 
 _automatic = threading.local()
 
@@ -169,14 +167,15 @@ def job_dispatch(*, job_id: int, note: str = "", defer: bool = False) -> bool:
     job = Job.objects.get(pk=job_id)
     handler = job_handler_get(job.kind)
     try:
-        current_app.send_task(
-            RUN_JOB_TASK,
-            args=[job_id],
-            queue=handler.queue,
-            soft_time_limit=handler.time_limit,
-            time_limit=job_hard_time_limit(handler),
-            eta=job.run_after,  # a debounced job; re-arming it sends a new message (the early one is refused)
-        )
+        with broker_circuit():  # a broker that failed moments ago is not tried again (config.redis_circuit)
+            current_app.send_task(
+                RUN_JOB_TASK,
+                args=[job_id],
+                queue=handler.queue,
+                soft_time_limit=handler.time_limit,
+                time_limit=job_hard_time_limit(handler),
+                eta=job.run_after,  # a debounced job; re-arming it sends a new message (the early one is refused)
+            )
     except BROKER_ERRORS as error:
         logger.error("job %s: %s: %s", job_id, QUEUE_ERROR, error)
         message = f"{QUEUE_ERROR}: {error}"

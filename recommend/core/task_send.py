@@ -13,7 +13,8 @@ from typing import Any
 
 from django.db import close_old_connections
 
-from recommend.core.jobs import BROKER_ERRORS, job_run_mode
+from config.redis_circuit import BROKER_ERRORS, broker_circuit
+from recommend.core.jobs import job_run_mode
 
 logger = logging.getLogger(__name__)
 # Embedded mode (no broker): small tasks run here, one at a time in send order, never inside the request.
@@ -47,7 +48,8 @@ def task_send(task: Any, *, args: list[Any], queue: str, fallback: Callable[[], 
             _run_embedded(task, args, fallback)
         return True
     try:
-        task.apply_async(args=args, queue=queue)
+        with broker_circuit():  # a broker that failed moments ago is not tried again (config.redis_circuit)
+            task.apply_async(args=args, queue=queue)
     except BROKER_ERRORS as error:
         logger.warning("task %s not sent (%s): kept as a deferred job", getattr(task, "name", task), error)
         fallback()

@@ -6,6 +6,7 @@ import pytest
 from django.test import override_settings
 
 from catalog.models import Product
+from config import redis_circuit
 from recommend.classification import receivers as classification_receivers
 from recommend.classification.tasks import classify_products
 from recommend.core import jobs
@@ -80,6 +81,8 @@ def test_a_deferred_follow_up_is_sent_by_the_sweep_once_the_broker_is_back(
     sent = []
     monkeypatch.setattr(jobs.current_app, "send_task", lambda name, args, **kw: sent.append(args))
     settings.JOB_STALE_AFTER_SECONDS = 0
+    later = redis_circuit.clock() + settings.BROKER_RETRY_AFTER_SECONDS + 1  # the failed broker is tried again
+    monkeypatch.setattr(redis_circuit, "clock", lambda: later)
     counts = job_sweep()
 
     job.refresh_from_db()

@@ -164,6 +164,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("AXES_COOLOFF_MINUTES", 15)))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.client_ip.client_ip"  # the same address as the API throttles
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -197,6 +198,9 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Proxies in front that append the client's address to X-Forwarded-For (nginx, a load balancer): 1 behind a
+# TLS proxy (BEHIND_TLS_PROXY), else 0, when X-Forwarded-For is the client's to forge and is ignored.
+TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 1 if env_bool("BEHIND_TLS_PROXY", False) else 0))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
@@ -220,6 +224,10 @@ REST_FRAMEWORK = {
         "classify": env_rate("THROTTLE_CLASSIFY_RATE", "30/min"),
         "search": env_rate("THROTTLE_SEARCH_RATE", "60/min"),
     },
+    # A client's address (anon and search buckets): REMOTE_ADDR, or with TRUSTED_PROXIES in front the
+    # X-Forwarded-For entry the nearest trusted proxy appended. Never the client's own header (DRF's default
+    # when this is None, which lets anyone pick a fresh bucket per request).
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Shop intelligence API",

@@ -62,6 +62,7 @@ class Job(models.Model):
         BUILD_SIMILAR = "build_similar", "Build similar items"
         BUILD_HIERARCHY = "build_hierarchy", "Build hierarchy proposal"
         CHECK_TAXONOMY_FIT = "check_taxonomy_fit", "Check taxonomy fit"
+        PLACE_PRODUCTS = "place_products", "Place new products in the tree"
         TRAIN_RECOMMENDER = "train_recommender", "Train recommender"
         BUILD_BOUGHT_TOGETHER = "build_bought_together", "Build bought together"
         TRAIN_DUPLICATE_SCORER = "train_duplicate_scorer", "Train duplicate scorer"

@@ -1,4 +1,5 @@
-"""Job handlers of taxonomy proposals: the build (training queue) and the periodic fit check."""
+"""Job handlers of taxonomy proposals: the build (training queue), the periodic fit check, and placing new
+products whose placement task could not be sent (inference queue)."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -7,6 +8,7 @@ from recommend.core.jobs import job_handler
 from recommend.core.progress import ProgressCallback
 from recommend.hierarchy.maintenance import taxonomy_fit_check
 from recommend.hierarchy.services import proposal_build_run
+from recommend.hierarchy.tasks import place_new_product
 from recommend.ml.hierarchy.builder import DEFAULT_METHOD
 from recommend.models import Job
 
@@ -17,6 +19,11 @@ class BuildHierarchyParams:
     depth: int = 3
     method: str = DEFAULT_METHOD
     demo: bool = False  # the demo's job list passes it; the demo builds the same proposal staff would
+
+
+@dataclass(frozen=True)
+class PlaceProductsParams:
+    product_ids: list[int]
 
 
 @dataclass(frozen=True)
@@ -35,3 +42,13 @@ def build_hierarchy_job(job: Job, params: BuildHierarchyParams, progress: Progre
 def check_taxonomy_fit_job(job: Job, params: CheckTaxonomyFitParams, progress: ProgressCallback) -> dict[str, Any]:
     progress(0.1, "comparing recent products with the categories")
     return taxonomy_fit_check(days=params.days).as_dict()
+
+
+@job_handler(Job.Kind.PLACE_PRODUCTS, queue="inference", params=PlaceProductsParams, label="Place new products")
+def place_products_job(job: Job, params: PlaceProductsParams, progress: ProgressCallback) -> dict[str, Any]:
+    """The placement of new products kept while the broker was down (recommend.hierarchy.receivers)."""
+    placed = 0
+    for index, product_id in enumerate(params.product_ids):
+        progress(index / len(params.product_ids), f"placing product {index + 1} of {len(params.product_ids)}")
+        placed += place_new_product(product_id) is not None
+    return {"placed": placed, "products": len(params.product_ids)}

@@ -11,10 +11,11 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from catalog.models import Product
-from recommend.core.jobs import automatic_jobs_enabled
+from recommend.core.jobs import automatic_jobs_enabled, job_create
 from recommend.core.registry import active_version_id
+from recommend.core.task_send import task_send
 from recommend.hierarchy.tasks import place_new_product
-from recommend.models import ModelVersion
+from recommend.models import Job, ModelVersion
 
 
 def placement_active() -> bool:
@@ -29,5 +30,13 @@ def placement_active() -> bool:
 def place_created_product(sender: Any, instance: Product, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw or not created or instance.category_id is not None or not placement_active():
         return
-    product_id = instance.pk
-    transaction.on_commit(lambda: place_new_product.apply_async(args=[product_id], queue="inference"))
+    transaction.on_commit(lambda: send_placement(instance.pk))
+
+
+def send_placement(product_id: int) -> None:
+    """Send the placement task; with the broker down keep it as a deferred job the sweep sends later."""
+
+    def deferred() -> None:
+        job_create(kind=Job.Kind.PLACE_PRODUCTS, params={"product_ids": [product_id]}, defer=True)
+
+    task_send(place_new_product, args=[product_id], queue="inference", fallback=deferred)

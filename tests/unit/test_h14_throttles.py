@@ -123,3 +123,37 @@ def test_logins_without_a_request_still_work(client, staff):
 
     assert client.login(username="staff", password="right-password")
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_forged_x_forwarded_for_does_not_give_a_fresh_bucket(rates, api_client):
+    rates(anon="2/min")
+
+    answers = [api_client.get("/api/v1/brands/", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)]
+
+    assert answers == [200, 200, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(rates, api_client, settings):
+    from config.client_ip import client_ip
+
+    settings.TRUSTED_PROXIES = 1
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    rates(anon="1/min")
+
+    # The proxy appends the address it saw; whatever the client wrote before it is ignored.
+    first = api_client.get("/api/v1/brands/", HTTP_X_FORWARDED_FOR="1.1.1.1, 203.0.113.7")
+    again = api_client.get("/api/v1/brands/", HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.7")
+    other = api_client.get("/api/v1/brands/", HTTP_X_FORWARDED_FOR="203.0.113.8")
+
+    assert [first.status_code, again.status_code, other.status_code] == [200, 429, 200]
+    assert client_ip(again.wsgi_request) == "203.0.113.7"
+
+
+def test_the_admin_lockout_counts_by_the_real_address_not_the_forged_header(client, settings):
+    from axes.helpers import get_client_ip_address
+
+    request = client.get("/healthz", HTTP_X_FORWARDED_FOR="6.6.6.6", REMOTE_ADDR="198.51.100.4").wsgi_request
+
+    assert get_client_ip_address(request) == "198.51.100.4"
+    settings.TRUSTED_PROXIES = 1
+    assert get_client_ip_address(request) == "6.6.6.6"

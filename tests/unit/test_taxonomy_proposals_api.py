@@ -239,3 +239,32 @@ def test_a_new_product_without_category_is_placed_at_once_after_an_apply(built, 
     newcomer.refresh_from_db()
     assert newcomer.category_id == reference.category_id
     assert newcomer.category_source == Product.CategorySource.AUTOMATIC
+
+
+def test_with_the_broker_down_the_placement_is_kept_as_a_job_that_places_the_product(
+    built, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    import kombu.exceptions
+
+    from recommend.core.jobs import DEFERRED, job_run
+    from recommend.hierarchy.tasks import place_new_product
+
+    def refused(*args, **kwargs):
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    changes_accept_all(proposal=built)
+    proposal_apply(proposal=built)
+    reference = Product.objects.get(title="Red cotton shirt slim fit")
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setattr(place_new_product, "apply_async", refused)
+    with django_capture_on_commit_callbacks(execute=True):
+        newcomer = ProductFactory(title="Purple cotton shirt slim fit", category=None)
+
+    job = Job.objects.get(kind=Job.Kind.PLACE_PRODUCTS)
+    assert job.params == {"product_ids": [newcomer.pk]} and job.message.startswith(DEFERRED)
+    assert Product.objects.get(pk=newcomer.pk).category_id is None
+
+    job = job_run(job_id=job.pk)  # what a worker does once the sweep has sent it
+
+    assert job.status == "done" and job.result == {"placed": 1, "products": 1}
+    assert Product.objects.get(pk=newcomer.pk).category_id == reference.category_id

@@ -17,7 +17,7 @@ from catalog.models import Product, ProductAttributeValue
 from recommend.core import vectors as core_vectors
 from recommend.core.progress import ProgressCallback, no_progress, scaled_progress
 from recommend.ml.hierarchy import attributes as mining
-from recommend.ml.hierarchy.autoencoder import AutoencoderConfig
+from recommend.ml.hierarchy.autoencoder_config import AutoencoderConfig
 from recommend.ml.hierarchy.builder import BuildConfig, BuiltHierarchy, build_hierarchy, product_vectors
 from recommend.ml.hierarchy.tree import TreeConfig
 from taxonomy.models import Category

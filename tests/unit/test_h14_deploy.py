@@ -77,10 +77,14 @@ def test_the_integration_test_environment_still_starts(tmp_path):
         "DEBUG": "0",
         "SECURE_COOKIES": "0",
     }
-    health_checks, cache_options = settings_values(
-        env, "settings.DATABASES['default']['CONN_HEALTH_CHECKS']", "settings.CACHES['default']['OPTIONS']"
+    health_checks, cache_options, torch_loaded = settings_values(
+        env,
+        "settings.DATABASES['default']['CONN_HEALTH_CHECKS']",
+        "settings.CACHES['default']['OPTIONS']",
+        "'torch' in __import__('sys').modules",
     )
     assert health_checks == "True" and "IGNORE_EXCEPTIONS': True" in cache_options
+    assert torch_loaded == "False"  # starting Django (migrate, beat, check) does not pay for torch
 
 
 def test_the_proxy_header_is_trusted_only_when_the_environment_says_a_proxy_is_in_front(tmp_path):

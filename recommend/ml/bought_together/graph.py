@@ -18,13 +18,16 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-import torch
-from torch import nn
 
-from recommend.ml.common.device import DeviceLike, torch_device
+if TYPE_CHECKING:  # torch is imported by `fit` only: serving the fitted numpy vectors never loads it
+    import torch
+
+    from recommend.ml.bought_together.graph_net import GraphNet
+    from recommend.ml.common.device import DeviceLike
 
 Progress = Callable[[float, str], None]
 
@@ -39,46 +42,6 @@ class GraphConfig:
     lr: float = 0.01
     l2: float = 1e-5
     seed: int = 0
-
-
-def normalized_adjacency(pair_counts: sp.spmatrix) -> torch.Tensor:
-    """log(1 + count) edge weights, symmetric degree normalisation, as a torch sparse tensor."""
-    weights = sp.csr_matrix(pair_counts, dtype=np.float64).copy()
-    weights.data = np.log1p(weights.data)
-    degree = np.asarray(weights.sum(axis=1)).ravel()
-    inverse_root = np.where(degree > 0, 1.0 / np.sqrt(np.maximum(degree, 1e-12)), 0.0)
-    normalized = sp.diags(inverse_root) @ weights @ sp.diags(inverse_root)
-    coo = normalized.tocoo()
-    indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    values = torch.from_numpy(coo.data.astype(np.float32))
-    return torch.sparse_coo_tensor(indices, values, coo.shape, check_invariants=False).coalesce()
-
-
-class _Net(nn.Module):
-    def __init__(self, n_items: int, n_features: int, config: GraphConfig, log_prior: np.ndarray) -> None:
-        super().__init__()
-        self.layers = config.layers
-        self.embedding = nn.Embedding(n_items, config.dim)
-        nn.init.normal_(self.embedding.weight, std=0.05)
-        self.project = nn.Linear(n_features, config.dim, bias=False) if n_features else None
-        self.bias = nn.Parameter(torch.from_numpy(log_prior.astype(np.float32)))
-
-    def propagate(self, adjacency: torch.Tensor, features: torch.Tensor | None) -> torch.Tensor:
-        matmul = torch.sparse.mm if adjacency.is_sparse else torch.mm
-        layer = self.embedding.weight
-        if self.project is not None and features is not None:
-            layer = layer + self.project(features)
-        outputs = [layer]
-        for _ in range(self.layers):
-            layer = matmul(adjacency, layer)
-            outputs.append(layer)
-        return torch.stack(outputs).mean(dim=0)
-
-    def logits(self, items: torch.Tensor, given: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Scores of every item for each padded partial basket (`given` [B, L], `mask` 1 for real slots)."""
-        vectors = items[given] * mask.unsqueeze(-1)
-        query = vectors.sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
-        return query @ items.T + self.bias
 
 
 def _training_cases(
@@ -123,13 +86,18 @@ class CoPurchaseGraphModel:
         device: DeviceLike = "cpu",
     ) -> CoPurchaseGraphModel:
         """`item_counts` (weighted or not) set the starting bias; `basket_weights` weight the training cases."""
+        import torch
+
+        from recommend.ml.bought_together.graph_net import GraphNet, normalized_adjacency
+        from recommend.ml.common.device import torch_device
+
         config = self.config
         target = torch_device(device)
         torch.manual_seed(config.seed)
         rng = np.random.default_rng(config.seed)
         counts = np.asarray(item_counts, dtype=np.float64)
         log_prior = np.log((counts + 0.5) / (counts.sum() + 0.5 * n_items))
-        net = _Net(n_items, 0 if features is None else features.shape[1], config, log_prior).to(target)
+        net = GraphNet(n_items, 0 if features is None else features.shape[1], config, log_prior).to(target)
         adjacency = normalized_adjacency(pair_counts)
         if n_items <= 4096:
             adjacency = adjacency.to_dense()  # small graphs: a dense product is faster than a sparse one
@@ -160,13 +128,16 @@ class CoPurchaseGraphModel:
 
     def _step(
         self,
-        net: _Net,
+        net: GraphNet,
         adjacency: torch.Tensor,
         features: torch.Tensor | None,
         given: np.ndarray,
         targets: np.ndarray,
         weights: np.ndarray,
     ) -> torch.Tensor:
+        import torch
+        from torch import nn
+
         items = net.propagate(adjacency, features)
         device = items.device
         given_tensor = torch.from_numpy(given).to(device)

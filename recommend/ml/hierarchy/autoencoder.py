@@ -13,8 +13,7 @@ orders come from a CPU generator and the model is initialised on the CPU, so eve
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -22,24 +21,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from recommend.ml.common.device import module_device, torch_device
+from recommend.ml.hierarchy.autoencoder_config import AutoencoderConfig
 
 Progress = Callable[[float, str], None]
-
-
-@dataclass
-class AutoencoderConfig:
-    code_sizes: Sequence[int] = (16, 32, 64)  # coarse -> fine, one per tree level
-    hidden: int = 256
-    pretrain_epochs: int = 8
-    finetune_epochs: int = 4
-    batch_size: int = 512
-    learning_rate: float = 2e-3
-    cluster_weight: float = 0.1
-    consistency_weight: float = 0.05
-    threads: int = 2
-    seed: int = 0
-    cluster_counts: Sequence[int] = field(default_factory=lambda: (8, 40, 150))
-    device: str = "cpu"  # "auto", "cpu", "cuda", "cuda:N" (recommend.ml.common.device)
 
 
 class HierarchicalAutoencoder(nn.Module):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recommend.ml.hierarchy.autoencoder import AutoencoderConfig, encode_levels, train_autoencoder
+from recommend.ml.hierarchy.autoencoder_config import AutoencoderConfig
 from recommend.ml.hierarchy.features import _normalise, head_phrase, title_tokens
 from recommend.ml.hierarchy.labels import NodeDescription, describe_clusters
 from recommend.ml.hierarchy.tree import TreeConfig, TreeLevels, build_tree
@@ -79,6 +79,8 @@ def build_hierarchy(
     depth = config.tree.depth
     report = progress or (lambda fraction, message: None)
     if config.method == "autoencoder":
+        from recommend.ml.hierarchy.autoencoder import encode_levels, train_autoencoder  # torch, on first use
+
         sizes = list(config.autoencoder.code_sizes)[-depth:]
         ae_config = AutoencoderConfig(**{**config.autoencoder.__dict__, "code_sizes": sizes})
         if config.counts is not None:

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from catalog.models import BlockStat, Interaction, Product
 from catalog.services import interactions_ingest
+from config.middleware import is_database_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -110,8 +111,11 @@ def events_flush() -> dict[str, int]:
     try:
         created = _write_events(events)
         _write_counters(counters)
-    except Exception:
-        logger.exception("Could not write %d shopper events; keeping them for the next flush", len(events))
+    except Exception as error:
+        if is_database_unavailable(error):  # an outage, not a bug: one line per try, no traceback
+            logger.warning("Database unavailable; %d shopper events kept for the next flush", len(events))
+        else:
+            logger.exception("Could not write %d shopper events; keeping them for the next flush", len(events))
         with _lock:
             _events[:0] = events
             _counters.update(counters)

@@ -76,6 +76,32 @@ def test_buffered_events_wait_for_the_flush_and_a_resent_batch_is_stored_once(cl
     assert Interaction.objects.count() == 2
 
 
+def test_with_the_database_down_a_flush_keeps_the_batch_and_logs_one_line(client, tree, settings, monkeypatch, caplog):
+    import psycopg
+    from django.db import OperationalError
+
+    settings.SHOPPER_EVENTS = {"inline": False, "flush_seconds": 3600, "batch": 1000}
+    monkeypatch.setattr(events, "_ensure_flusher", lambda: None)
+    client.get(ProductFactory(category=tree["shirts"]).get_absolute_url())
+    outage = OperationalError("connection refused")
+    outage.__cause__ = psycopg.OperationalError("connection refused")  # no SQLSTATE: the connection failed
+
+    def refused(batch):
+        raise outage
+
+    with monkeypatch.context() as patched:
+        patched.setattr(events, "_write_events", refused)
+        with pytest.raises(OperationalError):
+            events.events_flush()
+    assert events.events_pending() == 1
+    assert [(r.levelname, r.exc_info) for r in caplog.records if "shopper events" in r.getMessage()] == [
+        ("WARNING", None)
+    ]
+
+    events.events_flush()  # the database is back
+    assert events.events_pending() == 0 and Interaction.objects.filter(event="view").count() == 1
+
+
 def test_the_buffer_is_written_at_a_normal_shutdown(client, tree, settings, monkeypatch):
     settings.SHOPPER_EVENTS = {"inline": False, "flush_seconds": 3600, "batch": 1000}
     monkeypatch.setattr(events, "_ensure_flusher", lambda: None)

@@ -6,10 +6,14 @@ SECRET_KEY). The worker is a separate process on the test database, so tests tha
 """
 
 import os
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -116,3 +120,65 @@ def private_broker(real_services):
         for key in client.scan_iter(match=f"{prefix}*"):
             client.delete(key)
         client.close()
+
+
+def served_site_env(workdir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a site served in production shape (DEBUG off, its own VAR_DIR and static files) by a
+    test's gunicorn or manage.py subprocess: nothing of the caller's environment but PATH and HOME."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", str(workdir)),
+        "LANG": "C.UTF-8",
+        "SECRET_KEY": "integration-tests-only",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_COOKIES": "0",
+        "VAR_DIR": str(workdir / "var"),
+        "STATIC_ROOT": str(workdir / "static"),
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+
+
+def free_port(candidates: range | None = None) -> int:
+    """A port nobody listens on: the first free one of `candidates`, or one the kernel picks."""
+    for port in candidates or [0]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    pytest.fail(f"no free port in {candidates}", pytrace=False)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
+    """Serve the site with 2 sync workers (gunicorn's default 30 s worker timeout) until the block ends."""
+    log = open(log_path, "w")  # noqa: SIM115  (gunicorn writes to it for as long as it lives)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not answers(f"http://127.0.0.1:{port}/healthz"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"gunicorn did not come up:\n{log_path.read_text()[-4000:]}", pytrace=False)
+            time.sleep(0.3)
+        yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()

@@ -6,23 +6,21 @@ test (dropped after) and a redis-server process the test started on a port of it
 """
 
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 import pytest
 import redis
+
+from tests.integration.conftest import served_site_env
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -74,18 +72,6 @@ print("SITE " + json.dumps(site))
 """
 
 
-def free_port(candidates: range | None = None) -> int:
-    """A port nobody listens on: the first free one of `candidates`, or one the kernel picks."""
-    for port in candidates or [0]:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return probe.getsockname()[1]
-    pytest.fail(f"no free port in {candidates}", pytrace=False)
-
-
 class PrivateRedis:
     """A redis-server process of the test's own on one port: started, killed (SIGKILL) or hung (SIGSTOP)."""
 
@@ -124,23 +110,14 @@ class PrivateRedis:
 
 
 def site_env(*, database_url: str, redis_port: int, workdir: Path) -> dict[str, str]:
-    """The production shape, with nothing of the caller's environment but PATH and HOME (no throttle switches)."""
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", str(workdir)),
-        "LANG": "C.UTF-8",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-        "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/1",
-        "SECRET_KEY": "integration-tests-only",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "VAR_DIR": str(workdir / "var"),
-        "STATIC_ROOT": str(workdir / "static"),
-        "LOG_LEVEL": "WARNING",
-        "TORCH_DEVICE": "cpu",
-    }
+    """The production shape on `redis_port` (no throttle switches: the throttles are under test too)."""
+    return served_site_env(
+        workdir,
+        DATABASE_URL=database_url,
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{redis_port}/1",
+        TORCH_DEVICE="cpu",
+    )
 
 
 def admin_execute(admin_url: str, sql: str) -> None:
@@ -161,30 +138,6 @@ def build_site(env: dict[str, str], workdir: Path) -> dict:
     assert setup.returncode == 0, output[-4000:]
     line = next(line for line in output.splitlines() if line.startswith("SITE "))
     return json.loads(line.removeprefix("SITE "))
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], port: int, log_path: Path) -> Iterator[None]:
-    """Serve the site with 2 sync workers (gunicorn's default 30 s worker timeout) until the block ends."""
-    log = open(log_path, "w")  # noqa: SIM115  (gunicorn writes to it for as long as it lives)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while fetch(port, "/healthz").status != 200:
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"gunicorn did not come up:\n{log_path.read_text()[-4000:]}", pytrace=False)
-            time.sleep(0.3)
-        yield
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 @dataclass

@@ -20,7 +20,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.integration.conftest import free_port, gunicorn, served_site_env
 
 ROOT = Path(__file__).resolve().parents[2]
 THREADS = 4
@@ -91,12 +92,6 @@ def server_user_prefix() -> list[str]:
     if not shutil.which("runuser"):
         pytest.skip("running as root without `runuser` to start PostgreSQL as the `postgres` user")
     return [shutil.which("runuser"), "-u", "postgres", "--"]  # type: ignore[list-item]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run(command: list[str], *, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess[str]:
@@ -160,20 +155,13 @@ class Shop:
 @pytest.fixture
 def shop(private_postgres, tmp_path):
     """The migrated site on the private cluster, served by gunicorn (2 workers) on a free port."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": private_postgres.url,
-        "REDIS_URL": "",  # per-process memory cache and in-process tasks: only PostgreSQL is under test
-        "CELERY_BROKER_URL": "",
-        "SECRET_KEY": "postgres-restart-test-only",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_COOKIES": "0",
-        "API_THROTTLE": "0",
-        "VAR_DIR": str(tmp_path / "var"),
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = served_site_env(
+        tmp_path,
+        DATABASE_URL=private_postgres.url,
+        REDIS_URL="",  # per-process memory cache and in-process tasks: only PostgreSQL is under test
+        CELERY_BROKER_URL="",
+        API_THROTTLE="0",
+    )
     setup = subprocess.Popen(
         [sys.executable, "manage.py", "shell", "-c", SETUP],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -184,31 +172,9 @@ def shop(private_postgres, tmp_path):
     assert setup.returncode == 0, f"migrate and setup failed:\n{out[-3000:]}\n{err[-3000:]}"
     site = json.loads(out.strip().splitlines()[-1])
 
-    port = free_port()
-    log = tmp_path / "gunicorn.log"
-    with open(log, "w") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}",
-             "--log-level", "warning"],
-            cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v1/categories/", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
-                time.sleep(0.2)
-        yield Shop(url=url, token=site["token"], product_ids=site["ids"], log=log)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    port, log = free_port(), tmp_path / "gunicorn.log"
+    with gunicorn(env, port, log):
+        yield Shop(url=f"http://127.0.0.1:{port}", token=site["token"], product_ids=site["ids"], log=log)
 
 
 @dataclass

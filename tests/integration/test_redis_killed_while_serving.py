@@ -22,6 +22,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from tests.integration.conftest import free_port, gunicorn
 from tests.integration.redis_fault_site import (
     REDIS_SERVER,
     ROOT,
@@ -31,8 +32,6 @@ from tests.integration.redis_fault_site import (
     admin_execute,
     build_site,
     fetch,
-    free_port,
-    gunicorn,
     site_env,
 )
 

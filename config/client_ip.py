@@ -1,18 +1,13 @@
-"""The client's address for rate limits and the admin lockout, the way DRF's throttles read it.
+"""The client's address for the admin lockout: the one DRF's throttles count by (one rule for both).
 
-REMOTE_ADDR, unless settings.TRUSTED_PROXIES proxies in front append to X-Forwarded-For: then the entry the
-nearest of them appended (counting from the right). Entries further left are the client's own words.
+REMOTE_ADDR, unless TRUSTED_PROXIES (REST_FRAMEWORK["NUM_PROXIES"]) proxies in front append to X-Forwarded-For:
+then the entry the nearest of them appended (counting from the right). Entries further left are the client's own
+words and never count.
 """
 
-from django.conf import settings
 from django.http import HttpRequest
+from rest_framework.throttling import BaseThrottle
 
 
 def client_ip(request: HttpRequest) -> str:
-    remote = request.META.get("REMOTE_ADDR", "")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    proxies = settings.TRUSTED_PROXIES
-    addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
-    if not proxies or not addresses:
-        return remote
-    return addresses[-min(proxies, len(addresses))]
+    return BaseThrottle().get_ident(request)

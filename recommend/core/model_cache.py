@@ -83,7 +83,7 @@ class ModelCache(Generic[Loaded]):
         self._unusable.pop(key, None)
         with self._lock:
             # Only the active model stays in memory; a retired one is not needed any more.
-            for stale in [key for key in self._loaded if key != self._key(version)]:
+            for stale in [other for other in self._loaded if other != key]:
                 del self._loaded[stale]
         return version_id, model
 

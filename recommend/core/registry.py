@@ -9,7 +9,7 @@ import hashlib
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -38,10 +38,15 @@ def artifact_storage() -> Storage:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+        return sha256_of_stream(handle)
+
+
+def sha256_of_stream(handle: IO[bytes]) -> str:
+    """SHA-256 of an open binary file (local or from the artifact storage), read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -150,11 +155,9 @@ def artifact_verify_stored(*, version: ModelVersion) -> None:
     storage = artifact_storage()
     if not storage.exists(version.artifact_path):
         raise FileNotFoundError(f"{version.artifact_path} is missing from the artifact storage.")
-    digest = hashlib.sha256()
     with storage.open(version.artifact_path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    if digest.hexdigest() != version.artifact_checksum:
+        stored_checksum = sha256_of_stream(handle)
+    if stored_checksum != version.artifact_checksum:
         raise ArtifactChecksumError(f"Checksum mismatch for {version}: the stored artifact was changed after training.")
 
 

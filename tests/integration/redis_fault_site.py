@@ -29,8 +29,7 @@ SETUP_TIMEOUT = 240
 # Run by `manage.py shell -c` on the new database: migrate, a labelled catalog, a real classifier and similar-items
 # build (so product writes need classify and embed work, and the search page runs the classifier), a staff token.
 SETUP_SCRIPT = """
-import json, random
-from decimal import Decimal
+import json
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
 from django.contrib.auth.models import User
@@ -39,30 +38,11 @@ from catalog.models import Product
 from recommend.classification.training import classifier_train
 from recommend.core.jobs import automatic_jobs_suspended
 from recommend.similarity.services import similarity_build
-from taxonomy.models import Category
+from tests.integration.test_classification_worker import labelled_catalog
 
-LEAVES = {
-    ("Electronics", "Phones"): ["phone", "smartphone", "android"],
-    ("Electronics", "Laptops"): ["laptop", "notebook", "ultrabook"],
-    ("Home", "Kitchen"): ["skillet", "saucepan", "cookware"],
-    ("Clothing", "Dresses"): ["dress", "gown", "frock"],
-}
-FILLER = ["blue", "red", "classic", "acme", "nova", "black", "premium", "new"]
-rng = random.Random(3)
-ids = []
 with automatic_jobs_suspended():
-    roots = {}
-    for (root, leaf), words in LEAVES.items():
-        if root not in roots:
-            roots[root] = Category.objects.create(name=root, slug=root.lower())
-        category = Category.objects.create(name=leaf, slug=leaf.lower(), parent=roots[root])
-        for _ in range(30):
-            title = " ".join(rng.sample(FILLER, 2) + rng.sample(words, 2)).title()
-            product = Product.objects.create(
-                sku=f"SEED-{len(ids)}", title=title, price=Decimal("9.99"), currency="USD",
-                category=category, category_source="imported",
-            )
-            ids.append(product.pk)
+    labelled_catalog(per_leaf=30)
+    ids = list(Product.objects.order_by("pk").values_list("pk", flat=True))
     trained = classifier_train(demo=True, epochs=10, config_overrides={"validation_fraction": 0}, force=True)
     similar = similarity_build(progress=lambda fraction, message: None)
 staff = User.objects.create_user("staff", password="pw-for-tests-only", is_staff=True, is_superuser=True)

@@ -2,12 +2,13 @@
 bought together, recommendations, privacy), split from config/settings.py, which star-imports them."""
 
 import os
-import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool
+from recommend.ml.common.device_names import CHOICES as DEVICE_CHOICES
+from recommend.ml.common.device_names import is_valid_preference
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -19,8 +20,8 @@ TEXT_ENCODER_PRECISION = os.environ.get("TEXT_ENCODER_PRECISION", "auto")  # aut
 # one, else the CPU; "cpu" forces the CPU; "cuda", "cuda:N" (or "mps") insist on one and fail clearly without it.
 # Artifacts always hold CPU tensors, so GPU-trained models load in CPU-only web processes and back.
 TORCH_DEVICE = os.environ.get("TORCH_DEVICE", "auto").strip().lower() or "auto"
-if not re.fullmatch(r"auto|cpu|cuda|cuda:\d+|mps", TORCH_DEVICE):  # checked here without importing torch
-    raise ImproperlyConfigured(f"TORCH_DEVICE={TORCH_DEVICE!r}: use auto, cpu, cuda, cuda:N or mps.")
+if not is_valid_preference(TORCH_DEVICE):  # checked here without importing torch
+    raise ImproperlyConfigured(f"TORCH_DEVICE={TORCH_DEVICE!r}: use {DEVICE_CHOICES}.")
 IMPORT_BATCH_SIZE = int(os.environ.get("IMPORT_BATCH_SIZE", 2000))
 INTERACTION_BATCH_MAX = 1000
 JOB_PROGRESS_INTERVAL = float(os.environ.get("JOB_PROGRESS_INTERVAL", 0.5))  # seconds between progress writes

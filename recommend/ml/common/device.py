@@ -13,22 +13,15 @@ on every machine); the Django side passes ``settings.TORCH_DEVICE``, which defau
 
 from __future__ import annotations
 
-import re
-
 import torch
 from torch import nn
 
+from recommend.ml.common.device_names import CHOICES, is_valid_preference
+
 SETTING = "TORCH_DEVICE"
 AUTO = "auto"
-CHOICES = "auto, cpu, cuda, cuda:N or mps"
-_PATTERN = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 
 DeviceLike = str | torch.device | None
-
-
-def is_valid_preference(preference: str) -> bool:
-    """Whether `preference` is spelled like a device this module accepts (no torch query: settings use it)."""
-    return bool(_PATTERN.match(preference.strip().lower()))
 
 
 def _mps_available() -> bool:

@@ -6,7 +6,9 @@ through the same `interactions_ingest` service as the API, and adds the block im
 click counters to BlockStat. `atexit` flushes what is left, so a normal shutdown (gunicorn's
 graceful worker exit, Ctrl-C on runserver) loses nothing; a killed process loses at most one
 interval. Each event carries a generated event_id, so a batch written twice is stored once.
-Anonymous visitors are their session key (the session is created on their first event).
+A shopper is their visitor id (catalog/visitors.py: a random id in its own cookie, never the session key), and
+a signed-in shopper's events are linked to their account. Robots and bursts from one address are not recorded.
+`events_discard` drops the buffered events of erased ids, so nothing is written after a "forget me".
 With SHOPPER_EVENTS["inline"] (tests) each call writes at once.
 """
 
@@ -27,6 +29,7 @@ from django.utils import timezone
 
 from catalog.models import BlockStat, Interaction, Product
 from catalog.services import interactions_ingest
+from catalog.visitors import current_visitor_id, is_robot, over_event_budget
 from config.middleware import is_database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -45,13 +48,6 @@ def _config() -> dict[str, Any]:
     return {"inline": False, "flush_seconds": 2.0, "batch": 200, **getattr(settings, "SHOPPER_EVENTS", {})}
 
 
-def visitor_key(request: HttpRequest) -> str:
-    """The visitor's stable id: their session key (a new session is saved on first use)."""
-    if not request.session.session_key:
-        request.session.save()
-    return str(request.session.session_key)
-
-
 def parse_ref(raw: str) -> tuple[str, int, str] | None:
     """`similar:3` -> ("similar", 3, ""), `similar:3:x2b` -> ("similar", 3, "x2b") (an experiment arm)
     for a known block; anything else is not a recommendation click."""
@@ -62,9 +58,13 @@ def parse_ref(raw: str) -> tuple[str, int, str] | None:
 
 
 def event_record(request: HttpRequest, event: str, *, product_id: int | None = None, query: str = "") -> None:
-    """Queue one shopper event for the batched write (never blocks on the database)."""
+    """Queue one shopper event for the batched write (never blocks on the database); robots and bursts are skipped."""
+    if is_robot(request) or over_event_budget(request):
+        return
+    user = getattr(request, "user", None)
     item = {
-        "visitor_id": visitor_key(request),
+        "visitor_id": current_visitor_id(request),
+        "user_id": user.pk if user is not None and user.is_authenticated else None,
         "event": event,
         "product_id": product_id,
         "query": query[:500],
@@ -121,6 +121,16 @@ def events_flush() -> dict[str, int]:
             _counters.update(counters)
         raise
     return {"events": created, "counters": len(counters)}
+
+
+def events_discard(*, visitor_ids: list[str]) -> int:
+    """Drop this process's buffered events of these ids (erased: they must never be written)."""
+    wanted = set(visitor_ids)
+    with _lock:
+        kept = [event for event in _events if event["visitor_id"] not in wanted]
+        dropped = len(_events) - len(kept)
+        _events[:] = kept
+    return dropped
 
 
 def _write_events(events: list[dict[str, Any]]) -> int:

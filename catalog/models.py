@@ -107,7 +107,7 @@ class Interaction(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
     )
-    # A stable shopper key: an external customer id from a feed, or the session key of an anonymous visitor.
+    # A stable shopper key: an external customer id from a feed, or a storefront visitor id (catalog/visitors.py).
     visitor_id = models.CharField(max_length=64, db_index=True)
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.CASCADE, related_name="interactions")
     event = models.CharField(max_length=16, choices=Event.choices)
@@ -160,11 +160,17 @@ class BlockStat(models.Model):
 
 
 class VisitorPreference(models.Model):
-    """A shopper's privacy choice per visitor id (session key or linked id): with personalisation off, no new
-    events are stored for that id and recommendations ignore its history."""
+    """What is known about one visitor id (catalog/visitors.py): the shopper's privacy choice (with
+    personalisation off no new events are stored for it and recommendations ignore its history), the account
+    it was linked to at sign-in (export, erase and opt-out cover every id of the person), and whether it was
+    erased ("forget me": an erased id never stores an event again; the browser got a new id)."""
 
     visitor_id = models.CharField(max_length=64, unique=True)
     personalised = models.BooleanField(default=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="visitor_ids"
+    )
+    erased = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

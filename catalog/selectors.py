@@ -120,17 +120,23 @@ POPULAR_CACHE_SECONDS = 600
 
 
 def popular_products(*, limit: int = 12) -> list[Product]:
-    """The most interacted-with active products (every event counts once), cached for ten minutes.
+    """The active products with the most distinct real visitors, cached for ten minutes.
 
+    A visitor counts once per product, however often they reload it. A storefront visitor counts only once
+    their cookie came back (two or more recorded events): a client that drops cookies is a new one-event
+    visitor on every request and so never counts. Events from feeds and the API (no `web:` event id) count.
     The ids are cached, not the rows, so a product hidden since still drops out at once.
     """
     key = f"storefront:popular:{limit}"
     ids = cache.get(key)
     if ids is None:
+        web = Interaction.objects.filter(event_id__startswith="web:")
+        returning = web.values("visitor_id").annotate(n=Count("id")).filter(n__gte=2).values("visitor_id")
         rows = (
             Interaction.objects.filter(product__is_active=True, product__merged_into__isnull=True)
+            .filter(~Q(event_id__startswith="web:") | Q(event_id__isnull=True) | Q(visitor_id__in=returning))
             .values("product_id")
-            .annotate(n=Count("id"))
+            .annotate(n=Count("visitor_id", distinct=True))
             .order_by("-n", "product_id")[:limit]
         )
         ids = [row["product_id"] for row in rows]
@@ -139,9 +145,17 @@ def popular_products(*, limit: int = 12) -> list[Product]:
     return [products[pk] for pk in ids if pk in products]
 
 
-def visitor_history(*, visitor_ids: list[str]) -> list[dict[str, Any]]:
-    """Every stored event of these visitor ids, newest first, as the shopper's data export shows it."""
-    rows = Interaction.objects.filter(visitor_id__in=visitor_ids).order_by("-timestamp", "-pk")
+def visitor_ids_of_user(user: Any) -> list[str]:
+    """Every visitor id a signed-in person has had (linked at sign-in, or on their stored events)."""
+    ids = set(VisitorPreference.objects.filter(user=user, erased=False).values_list("visitor_id", flat=True))
+    ids.update(Interaction.objects.filter(user=user).values_list("visitor_id", flat=True).distinct())
+    return sorted(ids)
+
+
+def visitor_history(*, visitor_ids: list[str], user: Any = None) -> list[dict[str, Any]]:
+    """Every stored event of these visitor ids (and of the account), newest first, as the data export shows it."""
+    mine = Q(visitor_id__in=visitor_ids) | (Q(user=user) if user is not None else Q(pk__in=[]))
+    rows = Interaction.objects.filter(mine).order_by("-timestamp", "-pk")
     fields = ("visitor_id", "event", "product_id", "product__title", "query", "order_id", "timestamp")
     return [
         {

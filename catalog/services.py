@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.brands import brand_known_ids, brands_ensure
@@ -154,6 +155,7 @@ def interactions_ingest(*, events: Sequence[dict[str, Any]]) -> dict[str, int]:
         key = event.get("event_id") or f"#{index}"
         new[key] = Interaction(
             visitor_id=event["visitor_id"],
+            user_id=event.get("user_id"),
             product=event.get("product"),
             event=event["event"],
             query=event.get("query", ""),
@@ -173,19 +175,44 @@ def interactions_ingest(*, events: Sequence[dict[str, Any]]) -> dict[str, int]:
 
 
 def personalisation_declined(visitor_ids: set[str]) -> set[str]:
-    """The ids among these whose shopper switched personalisation off (their events are not stored)."""
-    rows = VisitorPreference.objects.filter(visitor_id__in=list(visitor_ids), personalised=False)
+    """The ids among these whose events are not stored: personalisation switched off, or erased ("forget me")."""
+    rows = VisitorPreference.objects.filter(Q(personalised=False) | Q(erased=True), visitor_id__in=list(visitor_ids))
     return set(rows.values_list("visitor_id", flat=True))
 
 
-def visitor_personalisation_set(*, visitor_ids: Sequence[str], enabled: bool) -> None:
+def visitor_personalisation_set(*, visitor_ids: Sequence[str], enabled: bool, user: Any = None) -> None:
+    """Switch personalisation for these ids (and, for a signed-in shopper, every id linked to the account)."""
+    linked = VisitorPreference.objects.filter(user=user) if user is not None else VisitorPreference.objects.none()
+    for visitor_id in {*visitor_ids, *linked.values_list("visitor_id", flat=True)}:
+        defaults = {"personalised": enabled, **({"user": user} if user is not None else {})}
+        VisitorPreference.objects.update_or_create(visitor_id=visitor_id, defaults=defaults)
+
+
+@transaction.atomic
+def visitor_link(*, visitor_id: str, user: Any) -> None:
+    """At sign-in: this browser's id joins the account, so its events, export, erase and opt-out follow the
+    person. An opt-out made on any of the person's ids (before or after signing in) applies to all of them."""
+    preference, _ = VisitorPreference.objects.get_or_create(visitor_id=visitor_id, defaults={"user": user})
+    if preference.erased:
+        return
+    if preference.user_id != user.pk:
+        preference.user = user
+        preference.save(update_fields=["user", "updated_at"])
+    Interaction.objects.filter(visitor_id=visitor_id, user__isnull=True).update(user=user)
+    linked = VisitorPreference.objects.filter(user=user)
+    if linked.filter(personalised=False).exists():
+        linked.update(personalised=False)
+
+
+def visitor_history_erase(*, visitor_ids: Sequence[str], user: Any = None) -> int:
+    """Delete every event of these visitor ids and of the account ("forget me"); the ids are marked erased, so
+    an event still on its way (a web process's buffer) is never stored. Returns the events deleted."""
+    events = Interaction.objects.filter(visitor_id__in=list(visitor_ids))
+    if user is not None:
+        events = Interaction.objects.filter(Q(visitor_id__in=list(visitor_ids)) | Q(user=user))
+    deleted, _ = events.delete()
     for visitor_id in visitor_ids:
-        VisitorPreference.objects.update_or_create(visitor_id=visitor_id, defaults={"personalised": enabled})
-
-
-def visitor_history_erase(*, visitor_ids: Sequence[str]) -> int:
-    """Delete every event of these visitor ids ("forget me"); the next training never sees them. Returns rows."""
-    deleted, _ = Interaction.objects.filter(visitor_id__in=list(visitor_ids)).delete()
+        VisitorPreference.objects.update_or_create(visitor_id=visitor_id, defaults={"erased": True, "user": None})
     return deleted
 
 

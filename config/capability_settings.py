@@ -56,6 +56,11 @@ SIMILAR_EXACT_MAX_SIZE = int(os.environ.get("SIMILAR_EXACT_MAX_SIZE", 50_000))  
 SIMILAR_CACHE_SECONDS = int(os.environ.get("SIMILAR_CACHE_SECONDS", 600))
 DUPLICATE_SCORER_PATH = os.environ.get("DUPLICATE_SCORER_PATH", "")  # JSON written by benchmarks/similarity.py
 DUPLICATE_NEIGHBOURS = int(os.environ.get("DUPLICATE_NEIGHBOURS", 5))
+# A shopper's visitor id lives in a cookie of its own (never the session key; catalog/visitors.py). Events past
+# VISITOR_EVENTS_PER_MINUTE from one client address in a minute are not recorded (0 records all).
+VISITOR_COOKIE_NAME = os.environ.get("VISITOR_COOKIE_NAME", "visitor")
+VISITOR_COOKIE_AGE = int(os.environ.get("VISITOR_COOKIE_AGE", 365 * 24 * 3600))
+VISITOR_EVENTS_PER_MINUTE = int(os.environ.get("VISITOR_EVENTS_PER_MINUTE", 120))
 # Storefront shopper events (catalog/events.py): buffered per process and written every flush_seconds,
 # or as soon as `batch` events wait; "inline" writes each at once (tests).
 SHOPPER_EVENTS = {

@@ -72,3 +72,18 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     event = Interaction.Event.VIEW
     timestamp = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def visitor_of(client) -> str:
+    """The visitor id the storefront gave this test client (its own cookie, never the session key)."""
+    from django.conf import settings
+
+    return client.cookies[settings.VISITOR_COOKIE_NAME].value
+
+
+def give_visitor(client, visitor_id: str = "v-" + "0" * 31 + "1") -> str:
+    """Send `visitor_id` as this client's visitor cookie (as a returning browser would)."""
+    from django.conf import settings
+
+    client.cookies[settings.VISITOR_COOKIE_NAME] = visitor_id
+    return visitor_id

@@ -19,10 +19,10 @@ from recommend.sequential.selectors import explanation_for, recommendations_for,
 from recommend.sequential.services import feedback_not_interested
 
 
-def visitor_ids_for(request: Request, visitor: str) -> list[str]:
+def visitor_ids_for(request: Request, visitor: str, *, create: bool = False) -> list[str]:
     """The caller's own ids, or (staff only) the visitor they asked about."""
     if not visitor:
-        return visitor_ids_for_request(request)
+        return visitor_ids_for_request(request, create=create)
     if not request.user.is_staff:
         raise PermissionDenied("visitor: only staff may ask for another visitor's recommendations.")
     return [visitor]
@@ -69,9 +69,8 @@ class NotInterestedApi(APIView):
     def post(self, request: Request) -> Response:
         params = self.NotInterestedInput(data=request.data)
         params.is_valid(raise_exception=True)
-        if not params.validated_data["visitor"] and not request.session.session_key:
-            request.session.save()  # an anonymous visitor needs a key to remember the dislike by
-        visitor_ids = visitor_ids_for(request, params.validated_data["visitor"])
+        # create: an anonymous visitor needs an id (its cookie) to remember the dislike by
+        visitor_ids = visitor_ids_for(request, params.validated_data["visitor"], create=True)
         product = params.validated_data["product"]
         feedback_not_interested(visitor_ids=visitor_ids, product=product, user=request.user)
         return Response({"product": product.pk, "hidden": True}, status=status.HTTP_201_CREATED)

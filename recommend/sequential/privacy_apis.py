@@ -1,5 +1,5 @@
-"""The shopper's privacy controls over the API, for their own visitor ids (the session, and a signed-in
-user's linked ids): GET exports everything stored about them as JSON, DELETE forgets it, and
+"""The shopper's privacy controls over the API, for their own visitor ids (the browser's visitor id, and a
+signed-in user's linked ids): GET exports everything stored about them as JSON, DELETE forgets it, and
 PUT personalisation switches recommendations from their history (and storing new events) off or on."""
 
 from drf_spectacular.utils import extend_schema
@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from recommend.sequential.privacy import visitor_data_export, visitor_forget, visitor_personalisation
+from recommend.sequential.privacy import request_data_export, request_forget, visitor_personalisation
 from recommend.sequential.selectors import visitor_ids_for_request
 
 
@@ -47,11 +47,11 @@ class MyDataApi(APIView):
 
     @extend_schema(responses={200: MyDataOutput})
     def get(self, request: Request) -> Response:
-        return Response(visitor_data_export(visitor_ids=visitor_ids_for_request(request)))
+        return Response(request_data_export(request, visitor_ids_for_request(request)))
 
     @extend_schema(responses={200: ForgetOutput})
     def delete(self, request: Request) -> Response:
-        return Response(visitor_forget(visitor_ids=visitor_ids_for_request(request)))
+        return Response(request_forget(request, visitor_ids_for_request(request)))
 
 
 class PersonalisationApi(APIView):
@@ -66,8 +66,8 @@ class PersonalisationApi(APIView):
     def put(self, request: Request) -> Response:
         params = self.PersonalisationInput(data=request.data)
         params.is_valid(raise_exception=True)
-        if not request.session.session_key:
-            request.session.save()  # an anonymous visitor needs an id for the choice to stick
         enabled = params.validated_data["enabled"]
-        visitor_personalisation(visitor_ids=visitor_ids_for_request(request), enabled=enabled)
+        user = request.user if request.user.is_authenticated else None
+        # create: an anonymous visitor needs an id (its cookie) for the choice to stick
+        visitor_personalisation(visitor_ids=visitor_ids_for_request(request, create=True), enabled=enabled, user=user)
         return Response({"enabled": enabled})

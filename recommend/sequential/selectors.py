@@ -1,8 +1,9 @@
 """Reads of personalised recommendations: who is asking, their latest history, the model's ranked items.
 
 The model reads the visitor's latest events at request time, so a new event changes the next
-recommendation at once (no retrain). A visitor only ever reaches their own ids: the session's
-key, and for a signed-in user the visitor ids linked to that user; staff may name any visitor.
+recommendation at once (no retrain). A visitor only ever reaches their own ids: the browser's visitor
+id (its cookie, catalog/visitors.py), and for a signed-in user every visitor id linked to the account;
+staff with the permission may name any visitor.
 """
 
 from collections.abc import Sequence
@@ -13,7 +14,8 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from catalog.models import Interaction, Product
-from catalog.selectors import personalisation_enabled
+from catalog.selectors import personalisation_enabled, visitor_ids_of_user
+from catalog.visitors import current_visitor_id
 from recommend.core.payloads import product_payload
 from recommend.core.selectors import SEQUENCE_EVENTS, VisitorEvent
 from recommend.sequential import reasons
@@ -21,14 +23,13 @@ from recommend.sequential.artifact import active_artifact
 from recommend.sequential.models import RecommendationFeedback
 
 
-def visitor_ids_for_request(request: HttpRequest) -> list[str]:
-    """The ids whose events are this visitor's own: the session key, and a signed-in user's linked ids."""
-    ids = []
-    if request.session.session_key:
-        ids.append(request.session.session_key)
+def visitor_ids_for_request(request: HttpRequest, *, create: bool = False) -> list[str]:
+    """The ids whose events are this visitor's own: the browser's visitor id (made when `create`, for a choice
+    that must stick), and every id linked to a signed-in user."""
+    current = current_visitor_id(request, create=create)
+    ids = [current] if current else []
     if request.user.is_authenticated:
-        linked = Interaction.objects.filter(user=request.user).values_list("visitor_id", flat=True).distinct()
-        ids += [visitor for visitor in linked if visitor not in ids]
+        ids += [visitor for visitor in visitor_ids_of_user(request.user) if visitor not in ids]
     return ids
 
 

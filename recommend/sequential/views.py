@@ -25,9 +25,8 @@ def why_page(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def not_interested(request: HttpRequest) -> HttpResponse:
     product = get_object_or_404(Product, pk=db_id(request.POST.get("product")) or 0)  # "²" or 10**20: a 404
-    if not request.session.session_key:
-        request.session.save()
-    feedback_not_interested(visitor_ids=visitor_ids_for_request(request), product=product, user=request.user)
+    visitor_ids = visitor_ids_for_request(request, create=True)  # the dislike sticks to a new visitor's cookie
+    feedback_not_interested(visitor_ids=visitor_ids, product=product, user=request.user)
     target = request.POST.get("next") or "/"
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = "/"

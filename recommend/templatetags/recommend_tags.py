@@ -10,6 +10,7 @@ from django import template
 
 from catalog.events import block_impression
 from catalog.models import Product
+from catalog.visitors import current_visitor_id
 from recommend.core.experiments import version_for_visitor
 from recommend.similarity.selectors import similar_products
 
@@ -19,7 +20,7 @@ register = template.Library()
 @register.inclusion_tag("recommend/similar_items.html", takes_context=True)
 def similar_items(context: template.Context, product: Product, limit: int = 8) -> dict[str, Any]:
     request = context.get("request")
-    visitor = request.session.session_key if request is not None else None
+    visitor = current_visitor_id(request) if request is not None else None
     version_id, variant = version_for_visitor(kind="similar", visitor_id=visitor)
     payload = similar_products(product=product, strategy="hybrid", limit=limit, version_id=version_id)
     if payload["results"]:

@@ -3,9 +3,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.sessions.backends.db import SessionStore
+from django.conf import settings
 
 from catalog.models import Interaction
+from catalog.visitors import new_visitor_id
 from recommend.sequential.services import TrainingOptions, recommender_train
 from tests.browser.conftest import SCREENSHOTS
 from tests.factories import BrandFactory, CategoryFactory, ProductFactory
@@ -31,18 +32,17 @@ def trained_shop(settings):
 
 
 def visitor_with_history(browser, live_server, products):
-    """A browser context whose session has viewed `products` (the storefront does not record events yet)."""
-    session = SessionStore()
-    session.create()
+    """A browser context whose visitor id (its own cookie) has viewed `products`."""
+    visitor = new_visitor_id()
     for minute, product in enumerate(products):
         Interaction.objects.create(
-            visitor_id=session.session_key,
+            visitor_id=visitor,
             product=product,
             event="view",
             timestamp=START + timedelta(days=9, minutes=minute),
         )
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": "sessionid", "value": session.session_key, "url": live_server.url}])
+    context.add_cookies([{"name": settings.VISITOR_COOKIE_NAME, "value": visitor, "url": live_server.url}])
     return context
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 
 from catalog.models import BlockStat, Interaction
 from recommend.bought_together.services import bought_together_build
@@ -111,7 +112,7 @@ def test_shopper_journey_records_every_event(live_server, page, screenshot, shop
     assert page.get_by_role("link", name="Gouda cheese").first.is_visible()
     screenshot("journey-5-search")
 
-    visitor = next((c["value"] for c in page.context.cookies() if c["name"] == "sessionid"), None)
+    visitor = next((c["value"] for c in page.context.cookies() if c["name"] == settings.VISITOR_COOKIE_NAME), None)
     mine = Interaction.objects.exclude(visitor_id__startswith="shopper-")
     assert visitor and set(mine.values_list("visitor_id", flat=True)) == {visitor}
     events = list(mine.values_list("event", "query"))

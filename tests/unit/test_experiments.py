@@ -12,7 +12,7 @@ from recommend.core.models import Experiment
 from recommend.core.registry import active_version_id
 from recommend.models import ModelVersion
 from recommend.similarity.services import similarity_build
-from tests.factories import InteractionFactory, ProductFactory
+from tests.factories import InteractionFactory, ProductFactory, visitor_of
 from tests.fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db
@@ -51,9 +51,9 @@ def test_each_visitor_is_served_their_arms_version_and_the_block_counts_per_arm(
     product = ProductFactory._meta.model.objects.get(title="red cotton shirt")
 
     page = client.get(product.get_absolute_url()).content.decode()
-    client.get(product.get_absolute_url())  # the session exists from the first page: the arm is now stable
+    client.get(product.get_absolute_url())  # the visitor cookie exists from the first page: the arm is now stable
 
-    arm = arm_of(experiment_id=experiment.pk, visitor_id=client.session.session_key, treatment_percent=50)
+    arm = arm_of(experiment_id=experiment.pk, visitor_id=visitor_of(client), treatment_percent=50)
     variant = variant_name(experiment.pk, arm)
     page = client.get(product.get_absolute_url()).content.decode()
     assert f"?ref=similar:1:{variant}" in page

@@ -12,6 +12,7 @@ from catalog.models import Interaction
 from catalog.services import interactions_expire
 from recommend.sequential.models import RecommendationFeedback
 from recommend.sequential.services import training_sequences
+from tests.factories import give_visitor
 from tests.unit import test_recommendations as recommendations
 
 # The recommendations tests' tiny shop and trained model (fixtures), and their history writer.
@@ -24,11 +25,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def visitor(client, shop):
-    session = client.session
-    session.save()
-    history_of(session.session_key, shop[5:8])
+    visitor = give_visitor(client)
+    history_of(visitor, shop[5:8])
     history_of("somebody-else", shop[:3])
-    return session.session_key
+    return visitor
 
 
 def test_a_visitor_exports_their_own_events_as_json(client, visitor, shop):

@@ -21,7 +21,7 @@ from recommend.core.registry import (
 from recommend.models import Job, ModelVersion
 from recommend.sequential.models import RecommendationFeedback
 from recommend.sequential.services import TrainingOptions, recommender_train, training_sequences
-from tests.factories import BrandFactory, CategoryFactory, InteractionFactory, ProductFactory
+from tests.factories import BrandFactory, CategoryFactory, InteractionFactory, ProductFactory, give_visitor
 
 TINY_TRAINING = {
     "epochs": 40,
@@ -186,10 +186,8 @@ def test_cold_visitor_gets_popular_in_category(trained, client):
     assert payload["results"][0]["reasons"] == [{"kind": "popular_in_category", "text": "Popular in Skincare"}]
 
 
-def test_anonymous_shopper_gets_recommendations_from_the_session_events(trained, shop, client):
-    session = client.session
-    session.save()
-    history_of(session.session_key, shop[5:8])
+def test_anonymous_shopper_gets_recommendations_from_their_visitor_events(trained, shop, client):
+    history_of(give_visitor(client), shop[5:8])
     payload = client.get("/api/v1/recommendations/?limit=3").json()
     assert payload["fallback"] is None
     assert payload["results"][0]["reasons"][0]["items"][0]["product_id"] in {p.pk for p in shop[5:8]}

@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog import events
 from catalog.block_admin import block_summaries
 from catalog.models import BlockStat, Interaction
-from tests.factories import InteractionFactory, ProductFactory
+from tests.factories import InteractionFactory, ProductFactory, visitor_of
 
 pytestmark = pytest.mark.django_db
 
@@ -17,12 +17,12 @@ def stored(event):
     return list(Interaction.objects.filter(event=event).values_list("visitor_id", "product_id", "query"))
 
 
-def test_a_product_view_is_recorded_under_the_visitors_session_key(client, tree):
+def test_a_product_view_is_recorded_under_the_visitors_own_id_not_the_session_key(client, tree):
     product = ProductFactory(category=tree["shirts"])
 
     client.get(product.get_absolute_url())
 
-    assert stored("view") == [(client.session.session_key, product.pk, "")]
+    assert stored("view") == [(visitor_of(client), product.pk, "")]
 
 
 def test_a_recommendation_click_keeps_its_block_and_slot_and_counts_for_the_block(client, tree):
@@ -32,7 +32,7 @@ def test_a_recommendation_click_keeps_its_block_and_slot_and_counts_for_the_bloc
     client.get(product.get_absolute_url(), {"ref": "nonsense:1"})
     client.get(product.get_absolute_url(), {"ref": "similar:x"})
 
-    assert stored("click") == [(client.session.session_key, product.pk, "similar:3")]
+    assert stored("click") == [(visitor_of(client), product.pk, "similar:3")]
     assert list(BlockStat.objects.values_list("block", "clicks")) == [("similar", 1)]
     assert len(stored("view")) == 3
 
@@ -44,7 +44,7 @@ def test_search_and_add_to_cart_are_recorded(client, tree):
     client.get("/search/", {"q": "oxford", "page": "2"})  # paging is not a new search
     client.post("/cart/add/", {"product_id": product.pk})
 
-    visitor = client.session.session_key
+    visitor = visitor_of(client)
     assert stored("search") == [(visitor, None, "oxford")]
     assert stored("add_to_cart") == [(visitor, product.pk, "")]
 

@@ -119,6 +119,8 @@ class Interaction(models.Model):
 
     class Meta:
         ordering = ["-timestamp"]
+        # Staff who may name a shopper (`?visitor=` on the recommendations API) read that shopper's history.
+        permissions = [("view_visitor_history", "Can read a named shopper's history and recommendations")]
         indexes = [
             models.Index(fields=["visitor_id", "timestamp"], name="interaction_visitor_time"),
             models.Index(fields=["product", "event"], name="interaction_product_event"),

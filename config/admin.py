@@ -45,4 +45,7 @@ class ShopAdminConfig(AdminConfig):
         from config.converters import register
 
         register()
-        super().ready()
+        super().ready()  # autodiscovers every app's admin.py, axes' included
+        from config.lockout_admin import guard_lockout_admin
+
+        guard_lockout_admin(admin.site)

@@ -323,6 +323,8 @@ LOGGING = {
     "loggers": {
         "faiss.loader": {"level": "WARNING"},
         "axes.apps": {"level": "WARNING"},
+        # Staff reads of a named shopper's history: kept whatever LOG_LEVEL says.
+        "recommend.audit": {"level": "INFO"},
         "django_redis.cache": {"filters": ["circuit_skipped"]},
     },
 }

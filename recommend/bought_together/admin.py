@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
@@ -10,9 +11,13 @@ from django.urls import path, reverse
 from recommend.bought_together.models import AssociationRule, PairOverride
 from recommend.bought_together.services import pair_overrides_from_rules
 from recommend.core.jobs import job_create, job_is_pending
+from recommend.core.permissions import MODEL_CHANGE_PERMISSION
 from recommend.core.registry import active_version_id
 from recommend.models import Job, ModelVersion
 from taxonomy.models import Category
+
+# Pinning or blocking a pair writes a PairOverride (created, or changed when the pair already has one).
+OVERRIDE_PERMISSIONS = ("recommend.add_pairoverride", "recommend.change_pairoverride")
 
 
 class VersionFilter(admin.SimpleListFilter):
@@ -74,6 +79,17 @@ class AssociationRuleAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_override_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perms(OVERRIDE_PERMISSIONS)
+
+    def has_build_permission(self, request: HttpRequest) -> bool:
+        """A build trains a new bought-together version: the permission the other "Train" pages check."""
+        return request.user.has_perm(MODEL_CHANGE_PERMISSION)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        context = {"can_build": self.has_build_permission(request), **(extra_context or {})}
+        return super().changelist_view(request, context)
+
     def get_urls(self) -> list:
         build = path("build/", self.admin_site.admin_view(self.build_view), name="recommend_associationrule_build")
         return [build, *super().get_urls()]
@@ -81,6 +97,8 @@ class AssociationRuleAdmin(admin.ModelAdmin):
     def build_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
+        if not self.has_build_permission(request):
+            raise PermissionDenied("You need permission to change model versions to build one.")
         if job_is_pending(Job.Kind.BUILD_BOUGHT_TOGETHER):
             messages.info(request, "A bought-together build is already queued or running.")
         else:
@@ -88,12 +106,12 @@ class AssociationRuleAdmin(admin.ModelAdmin):
             messages.success(request, f"Bought-together build queued (job #{job.pk}).")
         return HttpResponseRedirect(reverse("admin:recommend_associationrule_changelist"))
 
-    @admin.action(description="Pin selected pairs (always show)", permissions=["view"])
+    @admin.action(description="Pin selected pairs (always show)", permissions=["override"])
     def pin_pairs(self, request: HttpRequest, queryset: QuerySet[AssociationRule]) -> None:
         count = pair_overrides_from_rules(rules=queryset, action=PairOverride.Action.PIN, user=request.user)
         messages.success(request, f"Pinned {count} pair(s); shoppers see them now.")
 
-    @admin.action(description="Block selected pairs (never show)", permissions=["view"])
+    @admin.action(description="Block selected pairs (never show)", permissions=["override"])
     def block_pairs(self, request: HttpRequest, queryset: QuerySet[AssociationRule]) -> None:
         count = pair_overrides_from_rules(rules=queryset, action=PairOverride.Action.BLOCK, user=request.user)
         messages.success(request, f"Blocked {count} pair(s); shoppers no longer see them.")

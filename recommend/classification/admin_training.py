@@ -13,9 +13,10 @@ from recommend.classification.forms import TrainClassifierForm
 from recommend.classification.services import train_classifier_start
 from recommend.classification.training_plan import DEFAULT_BUDGET_SECONDS, limit_for_budget, training_estimate
 from recommend.core.jobs import job_cancel
+from recommend.core.permissions import MODEL_CHANGE_PERMISSION
 from recommend.models import Job
 
-TRAIN_PERMISSION = "recommend.change_modelversion"
+TRAIN_PERMISSION = MODEL_CHANGE_PERMISSION
 ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
 
 

@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from recommend.core.experiments import experiment_results, forget_running_experiments
 from recommend.core.models import Experiment
+from recommend.core.permissions import MODEL_CHANGE_PERMISSION
 from recommend.core.registry import model_version_activate
 
 
@@ -36,13 +37,17 @@ class ExperimentAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         transaction.on_commit(forget_running_experiments)
 
-    @admin.action(description="Stop the selected experiments")
+    def has_promote_permission(self, request: HttpRequest) -> bool:
+        """Promoting activates the treatment's version: the experiment's and the model registry's change permission."""
+        return self.has_change_permission(request) and request.user.has_perm(MODEL_CHANGE_PERMISSION)
+
+    @admin.action(description="Stop the selected experiments", permissions=["change"])
     def stop(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
         stopped = queryset.filter(is_running=True).update(is_running=False, ended_at=timezone.now())
         transaction.on_commit(forget_running_experiments)
         self.message_user(request, f"Stopped {stopped} experiment(s); every visitor now sees the active version.")
 
-    @admin.action(description="Promote the treatment (activate arm B's version) and stop")
+    @admin.action(description="Promote the treatment (activate arm B's version) and stop", permissions=["promote"])
     def promote_treatment(self, request: HttpRequest, queryset: QuerySet[Experiment]) -> None:
         for experiment in queryset.select_related("treatment"):
             try:

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
 from catalog.selectors import db_ids
+from recommend.core.permissions import MODEL_CHANGE_PERMISSION
 from recommend.core.registry import model_version_activate, model_version_rollback
 from recommend.models import ModelVersion
 
@@ -27,7 +28,7 @@ HEADLINE_HINTS = ("path_accuracy", "hit_at_10", "ndcg_at_10", "f1", "accuracy")
 # Metrics measured on the candidate's fixed evaluation set for the version that was active at training time.
 COMPARED_PREFIX = "compared_with."
 COMPARE_LIMIT = 12
-ACTIVATE_PERMISSION = "recommend.change_modelversion"
+ACTIVATE_PERMISSION = MODEL_CHANGE_PERMISSION
 
 
 def metric_display(value: Any) -> str:

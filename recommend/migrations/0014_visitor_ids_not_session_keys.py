@@ -41,7 +41,7 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("recommend", "0013_model_version_job"),
-        ("catalog", "0005_visitor_identity"),
+        ("catalog", "0006_visitor_identity"),
         ("sessions", "0001_initial"),
     ]
 

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 
 from recommend.core.jobs import job_create
+from recommend.core.permissions import MODEL_CHANGE_PERMISSION
 from recommend.models import Job
 from recommend.sequential.models import RecommendationFeedback
 
@@ -42,20 +43,20 @@ class RecommendationFeedbackAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_train_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(MODEL_CHANGE_PERMISSION)
+
     def get_urls(self) -> list:
         own = [path("train/", self.admin_site.admin_view(self.train_view), name="recommend_train_recommender")]
         return own + super().get_urls()
 
-    @admin.action(description="Train the recommender (uses all feedback)")
+    @admin.action(description="Train the recommender (uses all feedback)", permissions=["train"])
     def train_with_feedback(self, request: HttpRequest, queryset: QuerySet[RecommendationFeedback]) -> None:
-        if not request.user.has_perm("recommend.change_modelversion"):
-            self.message_user(request, "You need permission to change model versions to train one.", messages.ERROR)
-            return
         job = train_recommender_start(user=request.user)
         self.message_user(request, f"Training job #{job.pk} queued.", messages.SUCCESS)
 
     def train_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("recommend.change_modelversion"):
+        if not self.has_train_permission(request):
             self.message_user(request, "You need permission to change model versions to train one.", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:recommend_modelversion_changelist"))
         form = TrainRecommenderForm(request.POST or None)

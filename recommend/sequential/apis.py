@@ -1,8 +1,11 @@
 """REST endpoints of personalised recommendations: the list, "not interested", and "why?".
 
 Every endpoint answers for the caller's own visitor ids (session, and a signed-in user's linked
-ids); only staff may name another visitor with `visitor=`.
+ids); only staff with `catalog.view_visitor_history` may name another visitor with `visitor=`, and every
+such read is written to the audit log.
 """
+
+import logging
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -18,13 +21,25 @@ from catalog.models import Product
 from recommend.sequential.selectors import explanation_for, recommendations_for, visitor_ids_for_request
 from recommend.sequential.services import feedback_not_interested
 
+VISITOR_HISTORY_PERMISSION = "catalog.view_visitor_history"
+VISITOR_HELP = f"Another shopper's visitor id: staff with {VISITOR_HISTORY_PERMISSION} only; audited."
+audit = logging.getLogger("recommend.audit")
+
 
 def visitor_ids_for(request: Request, visitor: str, *, create: bool = False) -> list[str]:
-    """The caller's own ids, or (staff only) the visitor they asked about."""
+    """The caller's own ids, or (staff with the visitor-history permission) the visitor they asked about."""
     if not visitor:
         return visitor_ids_for_request(request, create=create)
     if not request.user.is_staff:
         raise PermissionDenied("visitor: only staff may ask for another visitor's recommendations.")
+    who = request.user.get_username()
+    if not request.user.has_perm(VISITOR_HISTORY_PERMISSION):
+        audit.warning("visitor history refused: staff=%s visitor=%r %s %s", who, visitor, request.method, request.path)
+        raise PermissionDenied(
+            f"visitor: reading another shopper's history needs the {VISITOR_HISTORY_PERMISSION} permission."
+        )
+    # One audit line per read of (or, for "not interested", write for) a named shopper: who, whom, where.
+    audit.info("visitor history accessed: staff=%s visitor=%r %s %s", who, visitor, request.method, request.path)
     return [visitor]
 
 
@@ -35,7 +50,7 @@ class RecommendationsApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=50, default=10)
-        visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
+        visitor = serializers.CharField(max_length=64, required=False, default="", help_text=VISITOR_HELP)
 
     class ReasonSerializer(serializers.Serializer):
         kind = serializers.ChoiceField(choices=["history", "brand", "trending", "popular_in_category"])
@@ -63,7 +78,7 @@ class NotInterestedApi(APIView):
 
     class NotInterestedInput(serializers.Serializer):
         product = RowIdRelatedField(queryset=Product.objects.all())
-        visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
+        visitor = serializers.CharField(max_length=64, required=False, default="", help_text=VISITOR_HELP)
 
     @extend_schema(request=NotInterestedInput, responses={201: dict})
     def post(self, request: Request) -> Response:
@@ -82,7 +97,7 @@ class RecommendationWhyApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        visitor = serializers.CharField(max_length=64, required=False, default="", help_text="Staff only.")
+        visitor = serializers.CharField(max_length=64, required=False, default="", help_text=VISITOR_HELP)
 
     @extend_schema(parameters=[InputSerializer], responses={200: dict})
     def get(self, request: Request, pk: int) -> Response:

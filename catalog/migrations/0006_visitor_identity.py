@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0004_visitor_preference"),
+        ("catalog", "0005_interaction_view_visitor_history"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -145,6 +145,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="api-load-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     ids = prepare_site(workdir, args.limit)
     extra_env: dict[str, str] = {}
     if args.redis:
@@ -158,6 +159,8 @@ def main() -> None:
             "api.products": float(len(ids)),
             "api.gunicorn_workers": float(args.workers),
             "api.redis_cache": float(bool(args.redis)),
+            "api.connections": float(args.connections),
+            "api.seconds": float(args.seconds),
         }
         for key, value in run_wrk(
             LUA % (",".join(map(str, sample)), "hybrid"), args.seconds, args.connections, args.port

@@ -176,8 +176,9 @@ def recommendation_row(scope: str) -> Callable[[Results], Row]:
         label, _ = strongest(r, "recommendation", {m: f"{prefix}{m}.hr_at_10" for m in ("popularity", "itemknn")})
         wins = [m.upper() for m in ("hr", "ndcg") if v(label, m) > v("sasrec", m)]
         result = f"SASRec {pair('sasrec')}; SASRec + item-kNN blend {pair('sasrec_itemknn')}"
-        if scope == "excluded":
-            result += f"; training {r('recommendation', 'beauty.sasrec.train_seconds')} s"
+        if scope == "excluded":  # a run that reused an earlier run's model measured no training
+            seconds = r.optional("recommendation", "beauty.sasrec.train_seconds")
+            result += f"; training {seconds} s" if seconds is not None else "; reused model, training not measured"
         baseline = f"{'item-kNN' if label == 'itemknn' else label} {pair(label)}"
         baseline += f" (ahead of SASRec on {', '.join(wins)})" if wins else ""
         baseline += f"; popularity {pair('popularity')}" if label != "popularity" else ""

@@ -110,6 +110,8 @@ def main() -> None:
     if args.workdir is None and not args.db.exists():
         sys.exit(f"No database at {args.db}: run `manage.py setup_demo` first.")
     os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "pages-benchmark-only")  # a throw-away copy or site, never served
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")  # Django's test client
     os.environ.setdefault("SECURE_COOKIES", "0")
     # As config/wsgi.py sets for every web worker: one math thread, so FAISS's OpenMP threads never spin
     # against the query encoder (without it a search here measured 500 ms instead of 45 ms).

@@ -7,7 +7,8 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 INTEGRATION_ENV := DATABASE_URL=$(PG_URL) REDIS_URL=redis://127.0.0.1:6379/14 \
 	CELERY_BROKER_URL=redis://127.0.0.1:6379/15 SECRET_KEY=integration-tests-only DEBUG=0 SECURE_COOKIES=0
 
-.PHONY: install demo demo-full serve test test-unit test-integration test-browser lint typecheck format benchmarks clean
+.PHONY: install demo demo-full serve test test-unit test-integration test-browser lint typecheck format benchmarks \
+	benchmarks-full figures clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +42,7 @@ lint: install  ## ruff, and the import contracts of recommend/README.md (pyproje
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	$(PY) benchmarks/readme_figures.py --check
 
 typecheck: install  ## mypy with django-stubs on recommend/core and recommend/ml (pyproject [tool.mypy])
 	$(VENV)/bin/mypy
@@ -49,8 +51,57 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-benchmarks: install
+# Every benchmark in its quick mode (small slices; minutes in all), into a folder outside the repo, so the real
+# results are never replaced by a smoke run. Serving runs need wrk, scale.py also PostgreSQL; skipped without.
+BENCH_QUICK_DIR ?= var/benchmark-results/quick
+BENCH := nice -n 10 env BENCH_RESULTS_DIR=$(BENCH_QUICK_DIR) $(PY)
+HAVE_WRK := $(shell command -v wrk 2>/dev/null)
+HAVE_PG := $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo yes)
+
+benchmarks: install  ## every benchmark on small slices (--quick), results in $(BENCH_QUICK_DIR)
+	$(BENCH) benchmarks/import_speed.py --quick
+	$(BENCH) benchmarks/classification.py --quick
+	$(BENCH) benchmarks/taxonomy.py --quick
+	$(BENCH) benchmarks/similarity.py --quick
+	$(BENCH) benchmarks/recommendation.py --quick
+	$(BENCH) benchmarks/bought_together.py --quick
+	$(BENCH) benchmarks/matching.py --quick
+	$(BENCH) benchmarks/fuzz.py --quick
+	$(BENCH) benchmarks/pages.py --quick
+	$(BENCH) benchmarks/admin_actions.py --quick
+ifneq ($(HAVE_WRK),)
+	$(BENCH) benchmarks/api_load.py --quick --redis ''
+	$(BENCH) benchmarks/load.py --quick
+	$(BENCH) benchmarks/bought_together_api.py --quick
+ifneq ($(HAVE_PG),)
+	$(BENCH) benchmarks/scale.py --quick --db scale_bench_quick
+else
+	@echo "PostgreSQL is not on 127.0.0.1:5432: benchmarks/scale.py skipped"
+endif
+else
+	@echo "wrk is not installed (apt-get install wrk): api_load, load, bought_together_api and scale skipped"
+endif
+	@echo "quick results in $(BENCH_QUICK_DIR)"
+
+benchmarks-full: install  ## the real runs (hours on 2 cores) into benchmarks/results, then the README's figures
 	$(PY) benchmarks/import_speed.py
+	nice -n 10 $(PY) benchmarks/classification.py
+	nice -n 10 $(PY) benchmarks/taxonomy.py
+	nice -n 10 $(PY) benchmarks/similarity.py
+	nice -n 10 $(PY) benchmarks/recommendation.py --api
+	nice -n 10 $(PY) benchmarks/bought_together.py
+	$(PY) benchmarks/bought_together_api.py
+	nice -n 10 $(PY) benchmarks/matching.py
+	$(PY) benchmarks/fuzz.py
+	$(PY) benchmarks/api_load.py --workdir var/benchmark-sites/api-load
+	$(PY) benchmarks/pages.py --workdir var/benchmark-sites/api-load
+	$(PY) benchmarks/load.py
+	nice -n 10 $(PY) benchmarks/admin_actions.py
+	nice -n 10 $(PY) benchmarks/scale.py
+	$(MAKE) figures
+
+figures: install  ## rewrite the README's figures table from benchmarks/results/*.json
+	$(PY) benchmarks/readme_figures.py
 
 clean:
 	rm -rf var staticfiles .pytest_cache

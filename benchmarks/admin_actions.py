@@ -8,8 +8,10 @@ classifier" form with its defaults (timed to the end of its job). It also record
 click queued and when they are due, and, as the baseline in the same run, how long the coalesced
 rebuild/retrain those clicks queued takes when it finally runs (the work the old code did per click).
 
-Run: nice -n 10 .venv/bin/python benchmarks/admin_actions.py [--workdir DIR] [--skip-train]
-Writes admin.* into benchmarks/results/admin.json and a table to benchmarks/results/admin.md.
+Run: nice -n 10 .venv/bin/python benchmarks/admin_actions.py [--workdir DIR] [--skip-train] [--quick]
+Writes admin.* into benchmarks/results/admin.json and a table to benchmarks/results/admin.md (`--skip-train`:
+admin.no_train.*, with `--skip-coalesced` too admin.no_coalesced_no_train.*; `--quick`, the built-in sample
+catalog and no training: admin.quick.*).
 """
 
 import argparse
@@ -25,7 +27,7 @@ SEED = 13
 STAFF = "bench-admin"
 
 
-def prepare_site(workdir: Path) -> None:
+def prepare_site(workdir: Path, sample: bool = False) -> None:
     """The demo site in `workdir`; an earlier run's site is reused (its import and models too)."""
     os.environ["VAR_DIR"] = str(workdir / "var")
     setup_django(workdir / "site.sqlite3", fresh=False)
@@ -36,7 +38,7 @@ def prepare_site(workdir: Path) -> None:
 
     if active_version_id(ModelVersion.Kind.CLASSIFIER) is None or active_version_id(ModelVersion.Kind.SIMILAR) is None:
         started = time.monotonic()
-        call_command("setup_demo", username=STAFF, wait=True)
+        call_command("setup_demo", username=STAFF, wait=True, sample=sample)
         print(f"demo site built in {time.monotonic() - started:.0f}s")
 
 
@@ -146,7 +148,10 @@ def accept_suggestion(client: Any) -> dict[str, Any]:
 
     from recommend.models import CategorySuggestion
 
-    product_id = review_queue_ids(1)[0]
+    queue = review_queue_ids(1)
+    if not queue:
+        return {"admin.accept_suggestion.skipped": "empty review queue"}
+    product_id = queue[0]
     suggestion = CategorySuggestion.objects.filter(product_id=product_id).order_by("rank").first()
     url = reverse("admin:recommend_reviewqueue_accept", args=[suggestion.pk])
     return timed("accept_suggestion", lambda: client.post(url), client)
@@ -156,6 +161,8 @@ def bulk_accept(client: Any, count: int = 50) -> dict[str, Any]:
     from django.urls import reverse
 
     ids = review_queue_ids(count)
+    if not ids:
+        return {f"admin.bulk_accept_{count}.skipped": "empty review queue"}
     url = reverse("admin:recommend_reviewqueueproduct_changelist")
     data = {"action": "accept_top_suggestion", "_selected_action": ids}
     result = timed(f"bulk_accept_{count}", lambda: client.post(url, data), client)
@@ -246,9 +253,14 @@ def main() -> None:
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--skip-coalesced", action="store_true", help="do not run the follow-up jobs the clicks queued")
     parser.add_argument("--train-timeout", type=float, default=1800)
+    parser.add_argument("--quick", action="store_true", help="the built-in sample catalog, no training (smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.skip_train = True
+        if args.workdir == parser.get_default("workdir"):  # never the full run's site
+            args.workdir = Path("/tmp/shop-admin-bench-quick")
     args.workdir.mkdir(parents=True, exist_ok=True)
-    prepare_site(args.workdir)
+    prepare_site(args.workdir, sample=args.quick)
     import torch
 
     torch.set_num_threads(2)
@@ -263,7 +275,10 @@ def main() -> None:
         values.update(coalesced_followups(first_job, args.train_timeout))
     if not args.skip_train:
         values.update(train_default(client, args.train_timeout))
-    write_results("admin", values, "Admin actions on the demo catalog (embedded mode, admin client)")
+    skipped = [name for name, skip in (("no_coalesced", args.skip_coalesced), ("no_train", args.skip_train)) if skip]
+    part = "_".join(skipped) if skipped and not args.quick else None
+    title = "Admin actions on the demo catalog (embedded mode, admin client)"
+    write_results("admin", values, title, part=part, quick=args.quick)
 
 
 if __name__ == "__main__":

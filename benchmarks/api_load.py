@@ -4,9 +4,9 @@ Builds a throw-away SQLite site with the 20,000 Flipkart products, runs the simi
 (real MiniLM embeddings), starts gunicorn with the production settings shape, and drives it with
 `wrk` (Debian package) for a bounded time, every request for a random product.
 
-Run: .venv/bin/python benchmarks/api_load.py [--seconds 20] [--workers 3] [--connections 4] [--workdir DIR]
-Writes api.similar.{p50_ms,p99_ms,rps} (and api.search.*) into benchmarks/results/similarity.json
-and a table to benchmarks/results/api_load.md.
+Run: .venv/bin/python benchmarks/api_load.py [--seconds 20] [--workers 3] [--connections 4] [--workdir DIR] [--quick]
+Writes api.similar.{p50_ms,p99_ms,rps} (and api.search.*) to benchmarks/results/api_load.{json,md}
+(--quick: 500 products, 3 s per run, api_load.quick.*).
 """
 
 import argparse
@@ -138,10 +138,14 @@ def main() -> None:
         "--redis", default="redis://127.0.0.1:6379/13", help="Shared cache as in production ('' = per-process memory)."
     )
     parser.add_argument("--workdir", type=Path, default=None, help="Reuse an earlier run's site and embeddings.")
+    parser.add_argument("--quick", action="store_true", help="500 products, 3 s per run (smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.limit, args.seconds = args.limit or 500, 3
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="api-load-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     ids = prepare_site(workdir, args.limit)
     extra_env: dict[str, str] = {}
     if args.redis:
@@ -155,6 +159,8 @@ def main() -> None:
             "api.products": float(len(ids)),
             "api.gunicorn_workers": float(args.workers),
             "api.redis_cache": float(bool(args.redis)),
+            "api.connections": float(args.connections),
+            "api.seconds": float(args.seconds),
         }
         for key, value in run_wrk(
             LUA % (",".join(map(str, sample)), "hybrid"), args.seconds, args.connections, args.port
@@ -171,7 +177,7 @@ def main() -> None:
         f"API load: gunicorn {args.workers} workers, wrk {args.connections} connections x {args.seconds}s, "
         f"{len(ids)} products, cache {'Redis' if args.redis else 'per-process memory'}"
     )
-    write_results("similarity", results, title, markdown="api_load")
+    write_results("api_load", results, title, quick=args.quick)
     for key, value in sorted(results.items()):
         print(f"{key:28} {value}")
 

@@ -10,8 +10,9 @@ fewer than 5 training baskets.
 Groceries: baskets = (member, date). Beauty: each user's items reviewed on the same day, when
 there are two or more. Node features for the graph: the item name/title through the local MiniLM.
 
-Run: nice -n 10 .venv/bin/python benchmarks/bought_together.py [--skip-beauty] [--api]
-Writes benchmarks/results/bought_together.json and .md.
+Run: nice -n 10 .venv/bin/python benchmarks/bought_together.py [--skip-beauty] [--api] [--quick]
+Writes benchmarks/results/bought_together.json and .md (`--skip-beauty`: bought_together.groceries.*;
+`--quick`, Groceries only with a small grid and a few graph epochs: bought_together.quick.*).
 """
 
 import argparse
@@ -175,7 +176,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--skip-beauty", action="store_true")
     parser.add_argument("--api", action="store_true", help="also measure the API through gunicorn")
+    parser.add_argument("--quick", action="store_true", help="Groceries only, small grid, 2 graph epochs (smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.skip_beauty = True
     # One thread: the 2 shared cores are oversubscribed here and 2 threads ran the graph 5x slower.
     torch.set_num_threads(1)
     results: dict = {"seed": SEED, "split": "time-ordered baskets, last 20% test; validation = last 20% of train"}
@@ -188,9 +192,13 @@ def main() -> None:
             baskets,
             days,
             names,
-            half_lives=(None, 30, 60, 120, 240),
-            configs=(GraphConfig(epochs=8, lr=0.003), GraphConfig(epochs=3), GraphConfig(epochs=16, lr=0.003)),
-            max_val_cases=3000,
+            half_lives=(None, 60) if args.quick else (None, 30, 60, 120, 240),
+            configs=(
+                (GraphConfig(epochs=2),)
+                if args.quick
+                else (GraphConfig(epochs=8, lr=0.003), GraphConfig(epochs=3), GraphConfig(epochs=16, lr=0.003))
+            ),
+            max_val_cases=500 if args.quick else 3000,
             features=features,
         )
     )
@@ -213,8 +221,9 @@ def main() -> None:
     if args.api:
         from bought_together_api import measure_api
 
-        results.update(measure_api())
-    write_results("bought_together", results, "Frequently bought together (issue 11)")
+        results.update(measure_api(seconds=3 if args.quick else 15))
+    part = "groceries" if args.skip_beauty and not args.quick else None
+    write_results("bought_together", results, "Frequently bought together (issue 11)", part=part, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@ way, times the build from the database (rules + graph + validation-chosen blend)
 drives GET /api/v1/products/{id}/bought-together and POST /api/v1/basket/complete with `wrk`
 (Debian package) for a bounded time, random products / baskets of 1-5 products per request.
 
-Run alone: .venv/bin/python benchmarks/bought_together_api.py [--seconds 15] [--workers 2]
-(benchmarks/bought_together.py --api runs it too). Writes api.* keys into bought_together.json.
+Run alone: .venv/bin/python benchmarks/bought_together_api.py [--seconds 15] [--workers 2] [--quick]
+(benchmarks/bought_together.py --api runs it too, into its own file). Writes api.* keys to
+bought_together_api.json (--quick: 3 s per run, bought_together_api.quick.json).
 """
 
 import argparse
@@ -86,9 +87,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="3 s per run (smoke run)")
     args = parser.parse_args()
-    results = measure_api(args.seconds, args.workers, args.connections)
-    write_results("bought_together", results, "Frequently bought together (issue 11)")
+    results = measure_api(3 if args.quick else args.seconds, args.workers, args.connections)
+    write_results("bought_together_api", results, "Bought-together API through gunicorn (wrk)", quick=args.quick)
     for key, value in sorted(results.items()):
         print(f"{key:32} {value}")
 

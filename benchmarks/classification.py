@@ -9,7 +9,8 @@ Data comes from ``$SHOP_DATA_DIR`` (default ``../shared/data/raw`` relative to
 the project root).  Each dataset gets one fixed, seeded 80/20 split that the
 model and the baseline share; the model's early stopping and logit-adjustment
 choice use a validation slice carved out of the 80% train part only.
-Results go to ``benchmarks/results/classification.{json,md}`` (``--quick``: ``classification.quick.*``).
+Results go to ``benchmarks/results/classification.{json,md}`` (``--quick``: ``classification.quick.*``;
+one dataset only: ``classification.<dataset>.*``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -110,10 +110,10 @@ def run_dataset(name: str, data: Dataset, config: ClassifierConfig, limit: int |
     return out
 
 
-def headline_rows(results: dict, datasets: list[str]) -> list[str]:
+def headline_rows(results: dict, datasets: list[str], quick: bool) -> list[str]:
     """Model beside the baseline, per dataset and level (the rest is in the key/value table)."""
     lines = [
-        "Quick smoke run." if results.get("meta.quick") else "Full run.",
+        "Quick smoke run." if quick else "Full run.",
         "",
         "| dataset | metric | model | TF-IDF+SVM baseline |",
         "|---|---|---|---|",
@@ -156,9 +156,7 @@ def main() -> None:
     datasets = [d for d in args.datasets.split(",") if d]
 
     results: dict = {
-        "meta.machine": f"{platform.machine()} {platform.system()}, {args.threads} torch threads, "
-        f"{os.cpu_count()} cpus visible, torch {torch.__version__}",
-        "meta.quick": bool(args.quick),
+        "meta.torch": f"{args.threads} torch threads, {os.cpu_count()} cpus visible, torch {torch.__version__}",
         "meta.split_seed": SPLIT_SEED,
         "meta.epochs": config.epochs,
     }
@@ -166,8 +164,15 @@ def main() -> None:
         results.update(run_dataset(name, loaders[name](data_dir()), config, limit))
 
     title = "Hierarchical product classification"
-    name = "classification.quick" if args.quick else "classification"  # a smoke run never replaces the real figures
-    path = write_results(name, results, title, replace_all=True, table=headline_rows(results, datasets))
+    part = None if set(datasets) == set(loaders) else "_".join(datasets)
+    path = write_results(
+        "classification",
+        results,
+        title,
+        part=part,
+        quick=args.quick,
+        table=headline_rows(results, datasets, args.quick),
+    )
     print(f"wrote {path}")
 
 

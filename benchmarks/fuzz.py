@@ -4,7 +4,7 @@ unit test (tests/unit/test_h14_fuzz.py), valid and invalid inputs, anonymous and
 A throw-away SQLite site with the built-in sample catalog (catalog/sample_data.py); requests go through the
 WSGI app in process (no server, nothing leaves the machine). Search runs the real text encoder.
 
-Run: .venv/bin/python benchmarks/fuzz.py [--examples 40] [--workdir DIR]
+Run: .venv/bin/python benchmarks/fuzz.py [--examples 40] [--workdir DIR] [--quick]  (--quick: 3 examples, fuzz.quick.*)
 Writes fuzz.requests, fuzz.server_errors, fuzz.schema_violations (targets 0 and 0) and fuzz.operations
 into benchmarks/results/fuzz.json, the failures found (if any) into fuzz.failures, and a table to fuzz.md.
 """
@@ -42,7 +42,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--examples", type=int, default=40, help="Examples per operation, mode and role.")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="3 examples per operation, mode and role (smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.examples = 3
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="fuzz-"))
     token = prepare_site(workdir)
     sys.path.insert(0, str(ROOT))
@@ -69,7 +72,7 @@ def main() -> None:
         f"| server errors (5xx other than a documented 503) | {len(report.server_errors)} |",
         f"| responses that break the schema | {len(report.schema_violations)} |",
     ]
-    path = write_results("fuzz", values, "API fuzzing (schemathesis)", replace_all=True, table=table)
+    path = write_results("fuzz", values, "API fuzzing (schemathesis)", quick=args.quick, table=table)
     print(f"{report.requests} requests, {len(report.server_errors)} server errors, "
           f"{len(report.schema_violations)} schema violations in {seconds:.0f}s -> {path}")  # fmt: skip
 

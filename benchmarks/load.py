@@ -8,7 +8,8 @@ for --seconds after a 5 s warm-up (encoder loads, caches). Every ingest request 
 event_id; afterwards the events stored are counted in the database and compared with the events the
 server accepted (201 responses).
 
-Run: .venv/bin/python benchmarks/load.py [--seconds 15] [--workers 2] [--connections 4] [--limit 1000]
+Run: .venv/bin/python benchmarks/load.py [--seconds 15] [--workers 2] [--connections 4] [--limit 1000] [--quick]
+(--quick: 150 products, 3 s, written to load.quick.*)
 Writes load.rps, load.p50_ms, load.p99_ms, load.errors, load.events_sent, load.events_accepted and
 load.events_stored into benchmarks/results/load.json (targets: 0 errors, stored == accepted) and load.md.
 """
@@ -186,7 +187,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=1000, help="Flipkart products in the site.")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--workdir", type=Path, default=None, help="Reuse an earlier run's site and embeddings.")
+    parser.add_argument("--quick", action="store_true", help="150 products, 3 s (smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.limit, args.seconds = 150, 3
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="load-"))
@@ -225,7 +229,7 @@ def main() -> None:
         f"| errors (non-2xx/3xx and socket) | {values['load.errors']:.0f} |",
         f"| events sent / accepted / stored | {counts.get('sent', 0)} / {counts.get('accepted', 0)} / {stored} |",
     ]
-    write_results("load", values, "Mixed load through gunicorn (wrk)", replace_all=True, table=table)
+    write_results("load", values, "Mixed load through gunicorn (wrk)", quick=args.quick, table=table)
     for key, value in sorted(values.items()):
         print(f"{key:24} {value}")
 

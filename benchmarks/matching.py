@@ -18,7 +18,11 @@ and ``shipped`` (the default written with ``--write-default``: all sets' train p
 The public matching benchmarks (Magellan/DeepMatcher, WDC, Abt-Buy, Amazon-Google,
 Walmart-Amazon) are not used here in any way.
 
-    nice -n 10 .venv/bin/python benchmarks/matching.py [--write-default] [--skip-cross-encoder]
+    nice -n 10 .venv/bin/python benchmarks/matching.py [--write-default] [--skip-cross-encoder] [--quick]
+
+Writes benchmarks/results/matching.{json,md}; ``--only-cross-encoder`` writes matching.cross_encoder.* and
+``--skip-cross-encoder`` matching.no_cross_encoder.* (never merged into the full run's file); ``--quick`` (a
+few hundred pairs per set, no cross-encoder) writes matching.quick.*.
 """
 
 from __future__ import annotations
@@ -197,11 +201,18 @@ def main() -> None:
     parser.add_argument("--train-pairs", type=int, default=3000)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--skip-cross-encoder", action="store_true")
-    parser.add_argument("--only-cross-encoder", action="store_true", help="only the cross-encoder rows (merged in)")
+    parser.add_argument("--only-cross-encoder", action="store_true", help="only the cross-encoder rows (own file)")
     parser.add_argument("--cross-encoder-sets", default="pricerunner")
     parser.add_argument("--cross-encoder-val-pairs", type=int, default=1500)
     parser.add_argument("--write-default", action="store_true", help=f"save the shipped scorer to {DEFAULT_PATH}")
+    parser.add_argument("--quick", action="store_true", help="a few hundred pairs per set, no cross-encoder")
     args = parser.parse_args()
+    if args.quick:
+        args.skip_cross_encoder, args.only_cross_encoder, args.train_pairs = True, False, 300
+        args.write_default = False  # the shipped scorer comes from a full run only
+    title = "Product matching across shops (benchmarks/matching.py)"
+    part = "cross_encoder" if args.only_cross_encoder else "no_cross_encoder" if args.skip_cross_encoder else None
+    part = None if args.quick else part
     import torch
 
     torch.set_num_threads(2)
@@ -211,7 +222,7 @@ def main() -> None:
     for name, parts in sets.items():
         for split in parts:
             # Validation and train capped so every set counts alike and encoding stays bounded.
-            cap = {"train": 3000, "val": 1500, "test": 3000}[split]
+            cap = {"train": 3000, "val": 1500, "test": 3000}[split] // (10 if args.quick else 1)
             parts[split] = tag(subsample(parts[split], cap, args.seed), name)
         log(f"{name}: " + ", ".join(f"{s} {len(v)} ({sum(p.label for p in v)} pos)" for s, v in parts.items()))
     if args.only_cross_encoder:
@@ -223,7 +234,7 @@ def main() -> None:
             results |= run_cross_encoder(name, few, val, parts["test"], args.seed, args.epochs)
             results[f"{name}.trained.val_pairs"] = float(len(val))
             log(f"{name}: trained (cross-encoder) F1 {results[f'{name}.trained.f1']:.3f}")
-            write_results("matching", results, "Product matching across shops (benchmarks/matching.py)")
+            write_results("matching", results, title, part=part)  # after each set: this run's file so far
         return
     cosines = Cosines(ROOT / "var" / "cache" / f"matching_vectors_seed{args.seed}.npz")
     matrices: Matrices = {}
@@ -232,6 +243,7 @@ def main() -> None:
             matrices[(name, split)] = features(pairs, cosines)
         log(f"{name}: features ready")
     results: dict[str, float | str] = {"seed": float(args.seed), "split": "by product, 60/20/20; test only"}
+    results["sets"] = ", ".join(sets)  # pricerunner only where its CSV is present
     for name, parts in sets.items():
         x_test, y_test = matrices[(name, "test")]
         y_val = matrices[(name, "val")][1]
@@ -270,7 +282,7 @@ def main() -> None:
                 few = subsample(parts["train"], args.train_pairs, args.seed)
                 results |= run_cross_encoder(name, few, parts["val"], parts["test"], args.seed, args.epochs)
                 log(f"{name}: trained (cross-encoder) F1 {results[f'{name}.trained.f1']:.3f}")
-    write_results("matching", results, "Product matching across shops (benchmarks/matching.py)")
+    write_results("matching", results, title, part=part, quick=args.quick)
 
 
 if __name__ == "__main__":

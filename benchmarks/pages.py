@@ -13,8 +13,11 @@ clears it before every search to show the encoder's cost.
 there (import + similar-items build with the real encoder; no shopper history in that dataset, so the
 home page's recommended and popular blocks stay empty) and measures on it.
 
+`--quick` builds a 300-product Flipkart site in a temporary folder and sends 5 requests per page.
+
 Run: .venv/bin/python benchmarks/pages.py [--requests 60] [--db var/db.sqlite3 | --workdir DIR] [--cold-search]
-Writes page.{home,category,product,search}.{p50_ms,p95_ms,max_ms} to benchmarks/results/pages.json.
+Writes page.{home,category,product,search}.{p50_ms,p95_ms,max_ms} to benchmarks/results/pages.json
+(`--cold-search`: pages.cold_search.json; `--quick`: pages.quick.json).
 """
 
 import argparse
@@ -98,10 +101,17 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, help="build/reuse the 20k Flipkart site of api_load.py here")
     parser.add_argument("--cold-search", action="store_true", help="clear the query-embedding cache every search")
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--quick", action="store_true", help="a 300-product site, 5 requests per page (smoke run)")
     args = parser.parse_args()
+    limit = None
+    if args.quick:
+        args.requests, limit = 5, 300
+        args.workdir = args.workdir or Path(tempfile.mkdtemp(prefix="pages-quick-"))
     if args.workdir is None and not args.db.exists():
         sys.exit(f"No database at {args.db}: run `manage.py setup_demo` first.")
     os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "pages-benchmark-only")  # a throw-away copy or site, never served
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")  # Django's test client
     os.environ.setdefault("SECURE_COOKIES", "0")
     # As config/wsgi.py sets for every web worker: one math thread, so FAISS's OpenMP threads never spin
     # against the query encoder (without it a search here measured 500 ms instead of 45 ms).
@@ -112,7 +122,7 @@ def main() -> None:
             from api_load import prepare_site
 
             args.workdir.mkdir(parents=True, exist_ok=True)
-            prepare_site(args.workdir, None)  # a throw-away site: its events stay there
+            prepare_site(args.workdir, limit)  # a throw-away site: its events stay there
         else:
             copy = Path(tmp) / "pages.sqlite3"
             shutil.copy(args.db, copy)  # shopper events and sessions land in the copy, not the demo
@@ -127,32 +137,30 @@ def main() -> None:
         from catalog.events import events_flush
 
         events_flush()
-    suffix = ".cold_search" if args.cold_search else ""
-    values: dict[str, float | int | str] = {f"page{suffix}.catalog_products": catalog_size}
+    values: dict[str, float | int | str] = {"page.catalog_products": catalog_size}
     table = ["| page | p50 ms | p95 ms | max ms | requests |", "|---|---|---|---|---|"]
     for name in PAGES:
         samples = timings[name]
         p50, p95 = statistics.median(samples), percentile(samples, 0.95)
         values.update(
             {
-                f"page{suffix}.{name}.p50_ms": round(p50, 2),
-                f"page{suffix}.{name}.p95_ms": round(p95, 2),
-                f"page{suffix}.{name}.max_ms": round(max(samples), 2),
-                f"page{suffix}.{name}.requests": len(samples),
+                f"page.{name}.p50_ms": round(p50, 2),
+                f"page.{name}.p95_ms": round(p95, 2),
+                f"page.{name}.max_ms": round(max(samples), 2),
+                f"page.{name}.requests": len(samples),
             }
         )
         table.append(f"| {name} | {p50:.1f} | {p95:.1f} | {max(samples):.1f} | {len(samples)} |")
         print(table[-1])
-    source = "the 20k Flipkart site of api_load.py (no shopper history)" if args.workdir else "a copy of the demo db"
-    values[f"page{suffix}.note"] = (
-        f"in-process server time (Django test client), DEBUG off, SQLite, {source}; shared 2-core machine,"
-        f" load average {os.getloadavg()[0]:.1f} at the end"
-    )
+    source = "the Flipkart site of api_load.py (no shopper history)" if args.workdir else "a copy of the demo db"
+    values["page.cold_search"] = bool(args.cold_search)
+    values["page.note"] = f"in-process server time (Django test client), DEBUG off, SQLite, {source}"
     write_results(
         "pages",
         values,
         f"Storefront page server time ({catalog_size} products)",
-        replace_prefixes=(f"page{suffix}.",),
+        part="cold_search" if args.cold_search else None,
+        quick=args.quick,
         table=table,
     )
 

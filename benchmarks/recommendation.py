@@ -8,8 +8,11 @@ popularity percentile and diversity of the top-10 lists (Beauty has no categorie
 k-means clusters of title TF-IDF), HR@10 by history length and target popularity, the explanation
 deletion gap over 1,000 users, and with --api the p99 of GET /api/v1/recommendations/ (gunicorn, wrk).
 
-Run: nice -n 10 .venv/bin/python benchmarks/recommendation.py [--api] [--workdir DIR] [--api-only]
-Writes benchmarks/results/recommendation.{json,md}.
+Run: nice -n 10 .venv/bin/python benchmarks/recommendation.py [--api] [--workdir DIR] [--api-only] [--quick]
+Writes benchmarks/results/recommendation.{json,md} (`--api-only`: recommendation.api.*; `--quick`, the first
+2,000 shoppers, SASRec capped at 30 s, 100 users for the explanation check: recommendation.quick.*).
+`--reuse-model` measures --workdir's SASRec without training it: its training time is not this run's and is
+not reported (`beauty.sasrec.reused_model` says so).
 """
 
 import argparse
@@ -133,20 +136,24 @@ def best_blend(sasrec: SASRecRecommender, knn: ItemKNN, split):  # type: ignore[
     return best[1], blend_of(best[1])
 
 
-def quality(args: argparse.Namespace, training_kwargs: dict) -> dict[str, float]:
+def quality(args: argparse.Namespace, training_kwargs: dict) -> dict[str, float | str]:
     items, titles, sequences = load_beauty(args.data / "amazon_beauty_5core")
+    if args.quick:
+        sequences = sequences[:2000]
     vocabulary = ItemVocabulary(ids=items)
     split = leave_one_out([vocabulary.encode(sequence) for sequence in sequences])
     popularity = item_popularity(split.train, vocabulary.size)
     groups = title_groups(vocabulary, titles)
-    results: dict[str, float] = {"beauty.items": vocabulary.size, "beauty.users": len(split.train)}
+    results: dict[str, float | str] = {"beauty.items": vocabulary.size, "beauty.users": len(split.train)}
     results.update(measure("popularity", Popularity(vocabulary.size).fit(split.train).score, split, popularity, groups))
     knn, knn_params = best_itemknn(vocabulary.size, split)
     results.update({f"beauty.itemknn.param.{key}": value for key, value in knn_params.items()})
     results.update(measure("itemknn", knn.score, split, popularity, groups))
     model_path = args.workdir / "beauty_sasrec.pt"
     if args.reuse_model and model_path.exists():
-        sasrec = SequentialArtifact.load(model_path).recommender  # train_seconds etc. stay from its run
+        # Trained by an earlier run: its training time and epochs are that run's, so none are reported here.
+        sasrec = SequentialArtifact.load(model_path).recommender
+        results["beauty.sasrec.reused_model"] = f"{model_path} (trained by an earlier run; training not measured)"
     else:
         started = time.monotonic()
         sasrec = train_sasrec(vocabulary.size, split, training_kwargs)
@@ -164,7 +171,8 @@ def quality(args: argparse.Namespace, training_kwargs: dict) -> dict[str, float]
     results["beauty.sasrec_itemknn.sasrec_weight"] = weight
     results.update(measure("sasrec_itemknn", blend, split, popularity, groups))
     for method in METHODS:
-        gap = deletion_gap(sasrec, split.test_histories(), method=method, users=1000, seed=SEED)
+        users = 100 if args.quick else 1000
+        gap = deletion_gap(sasrec, split.test_histories(), method=method, users=users, seed=SEED)
         print(f"explain {method}: {gap}")
         results.update({f"explain.{method}.{key}": round(value, 4) for key, value in gap.items()})
     return results
@@ -240,7 +248,13 @@ def main() -> None:
     # One thread: on a shared 2-core machine two OpenMP threads spin against other processes (5x slower).
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--reuse-model", action="store_true", help="Measure --workdir's SASRec instead of training.")
+    parser.add_argument("--quick", action="store_true", help="2,000 shoppers, SASRec capped at 30 s (smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.time_limit = min(args.time_limit or 30.0, 30.0)
+        args.seconds = min(args.seconds, 3)
+        if args.workdir == parser.get_default("workdir"):  # never overwrite the full run's model
+            args.workdir = Path(tempfile.gettempdir()) / "recommendation-bench-quick"
     if args.api or args.api_only:
         args.workdir.mkdir(parents=True, exist_ok=True)
         os.environ["VAR_DIR"] = str(args.workdir / "var")
@@ -262,7 +276,7 @@ def main() -> None:
     if args.api or args.api_only:
         results.update(load_test(workdir=args.workdir, seconds=args.seconds))
     title = "Recommendation: Amazon Beauty leave-one-out, full ranking (history excluded unless all_items)"
-    write_results("recommendation", results, title)
+    write_results("recommendation", results, title, part="api" if args.api_only else None, quick=args.quick)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 Usage (from the project root)::
 
     .venv/bin/python benchmarks/similarity.py            # full run (~10 min on 2 idle cores, more when shared)
-    .venv/bin/python benchmarks/similarity.py --quick    # smoke run (small samples)
+    .venv/bin/python benchmarks/similarity.py --quick    # smoke run (3,000 Flipkart rows, 2,000 shoppers)
 
 Data: ``$SHOP_DATA_DIR`` (default ``../shared/data/raw`` relative to the project root).
-Writes ``benchmarks/results/similarity.json`` (flat dotted keys -> numbers, plus
-``meta.date``/``meta.machine``; keys owned by other scripts, e.g. ``api.similar.*``,
-are kept) and ``benchmarks/results/similarity.md``. ``--quick`` writes ``*.quick.*``
-files so a smoke run never overwrites the real results. Embeddings are cached in
+Writes ``benchmarks/results/similarity.json`` (flat dotted keys -> numbers, and the run's ``meta.*``
+stamp) and ``benchmarks/results/similarity.md``: this run's keys only. ``--only SECTION ...`` writes
+``similarity.<sections>.*`` and ``--skip-ann`` ``similarity.no_ann.*``, ``--quick`` ``*.quick.*``, so a
+partial or smoke run never replaces the full run's file. Embeddings are cached in
 ``/tmp/similarity_cache`` (keyed by a hash of the texts) so re-runs skip re-encoding.
 
 Sections
@@ -34,9 +34,7 @@ import csv
 import gzip
 import hashlib
 import html
-import json
 import os
-import platform
 import random
 import sys
 import time
@@ -66,15 +64,7 @@ from recommend.ml.text_encoder import get_text_encoder  # noqa: E402
 MIN_VISITORS = 2  # the shipped default of SIMILAR_BEHAVIOR_MIN_VISITORS
 
 CACHE = Path(os.environ.get("SIMILARITY_CACHE", "/tmp/similarity_cache"))
-# Keys each section owns; a run replaces only the keys of the sections it ran, so
-# e.g. api.similar.* (written by the Django side) and skipped sections survive.
-SECTIONS: dict[str, tuple[str, ...]] = {
-    "encoder": ("encoder.",),
-    "flipkart": ("flipkart.content.", "flipkart.tfidf.", "flipkart.n_products"),
-    "beauty": ("beauty.",),
-    "duplicates": ("flipkart.duplicates.",),
-    "ann": ("ann.",),
-}
+SECTIONS = ("encoder", "flipkart", "beauty", "duplicates", "ann")
 
 
 def log(msg: str) -> None:
@@ -196,7 +186,9 @@ def load_beauty(data: Path) -> tuple[list[str], dict[str, str], list[list[str]]]
 def bench_beauty(data: Path, quick: bool) -> tuple[dict[str, float], str]:
     asins, titles, sequences = load_beauty(data)
     if quick:
-        sequences = sequences[:5000]
+        sequences = sequences[:2000]
+        used = {asin for sequence in sequences for asin in sequence}
+        asins = [asin for asin in asins if asin in used]  # only their items are encoded
     vecs = encode_cached([titles[a] for a in asins], "beauty")
     index = VectorIndex("exact").build(vecs, np.arange(len(asins)))
     row = {a: i for i, a in enumerate(asins)}
@@ -279,16 +271,6 @@ def bench_beauty(data: Path, quick: bool) -> tuple[dict[str, float], str]:
     }, best_w[1]
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return f"{platform.machine()} {platform.processor()}".strip()
-
-
 HEADLINES = [
     # (label, key, compared against, target)
     ("Flipkart category P@10, content (MiniLM)", "flipkart.content.category_precision_at_10", "> TF-IDF"),
@@ -309,44 +291,40 @@ HEADLINES = [
 ]
 
 
-def write_similarity_results(results: dict[str, float], quick: bool, notes: dict[str, str], ran: list[str]) -> None:
-    """Through the shared writer; keys of sections not run this time are kept from the previous run."""
-    name = "similarity.quick" if quick else "similarity"
+def write_similarity_results(results: dict[str, float], quick: bool, notes: dict[str, str], part: str | None) -> None:
+    """Through the shared writer: this run's sections only."""
     values: dict = {k: round(float(v), 5) for k, v in results.items()}
     values.update(notes)  # meta.* strings
-    values["meta.machine"] = f"{cpu_name()}, {os.cpu_count()} cores (shared), Python {platform.python_version()}"
-    path = RESULTS / f"{name}.json"
-    previous: dict = json.loads(path.read_text()) if path.exists() else {}
-    merged = {**previous, **values}
     table = [
         f"Produced by `benchmarks/similarity.py`{' (QUICK smoke run)' if quick else ''}; method in its docstring.",
         "",
         "| metric | value | target |",
         "|---|---|---|",
     ]
-    table += [f"| {label} | {merged[key]:.4g} | {target} |" for label, key, target in HEADLINES if key in merged]
-    stale = tuple(prefix for section in ran for prefix in SECTIONS[section])
-    write_results(name, values, "Product similarity benchmark", replace_prefixes=stale, table=table)
+    table += [f"| {label} | {values[key]:.4g} | {target} |" for label, key, target in HEADLINES if key in values]
+    path = write_results("similarity", values, "Product similarity benchmark", part=part, quick=quick, table=table)
     log(f"wrote {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small samples, writes *.quick.* files")
+    parser.add_argument("--quick", action="store_true", help="small samples, writes similarity.quick.*")
     parser.add_argument("--skip-ann", action="store_true")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     parser.add_argument("--n-synthetic", type=int, default=None)
     args = parser.parse_args()
     data = Path(os.environ.get("SHOP_DATA_DIR", ROOT.parent / "shared/data/raw"))
-    out_dir = ROOT / "benchmarks/results"
+    out_dir = RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
     random.seed(0)
     with open(data / "flipkart_ecommerce_sample/flipkart_20k_joined.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
+    if args.quick:
+        rows = rows[:3000]
     results: dict[str, float] = {}
     notes: dict[str, str] = {}
     ran = args.only or [s for s in SECTIONS if not (s == "ann" and args.skip_ann)]
-    t0 = time.perf_counter()
+    part = "_".join(s for s in SECTIONS if s in ran) if args.only else "no_ann" if args.skip_ann else None
     if "encoder" in ran:
         results.update(bench_encoder(rows, 500 if args.quick else 2000))
         log(f"encoder: {results['encoder.texts_per_second']:.0f} texts/s")
@@ -364,12 +342,11 @@ def main() -> None:
         results.update(dup)
         log(f"duplicates: {dup}")
     if "ann" in ran:
-        n_synth = args.n_synthetic or (100_000 if args.quick else 1_000_000)
+        n_synth = args.n_synthetic or (20_000 if args.quick else 1_000_000)
         ann = bench_ann(flipkart_vectors(rows), n_synth)
         results.update(ann)
         log(f"ann: {ann}")
-    results["meta.seconds_last_run"] = time.perf_counter() - t0
-    write_similarity_results(results, args.quick, notes, ran)
+    write_similarity_results(results, args.quick, notes, None if set(ran) == set(SECTIONS) else part)
 
 
 if __name__ == "__main__":

@@ -3,14 +3,15 @@
 Usage (from the project root)::
 
     nice -n 10 .venv/bin/python benchmarks/taxonomy.py            # full run
-    nice -n 10 .venv/bin/python benchmarks/taxonomy.py --limit 5000  # smoke run
+    nice -n 10 .venv/bin/python benchmarks/taxonomy.py --limit 5000  # fewer products: taxonomy.limit5000.*
+    nice -n 10 .venv/bin/python benchmarks/taxonomy.py --quick       # smoke run: 2,000 products, taxonomy.quick.*
 
 The builder sees titles (and Flipkart's brand column) only; the true paths (Fashion masterCategory >
 subCategory > articleType, Flipkart levels 1-3) are used for scoring. In the same run: both clustering methods
 (``direct`` on the product vectors, ``autoencoder`` on the hierarchical autoencoder's codes) with the true
 cluster count per level, the default method with the count it chooses itself (``.auto.``), and the baseline,
 flat k-means on TF-IDF with the true count per level. No split: clustering is unsupervised and scored on every
-product; seed 0. Writes benchmarks/results/taxonomy.{json,md,png}.
+product; seed 0. Writes benchmarks/results/taxonomy.{json,md,png} (one file per run; a partial run names its part).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import RESULTS, write_results  # noqa: E402
+from common import write_results  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 from taxonomy_attributes import attribute_scores  # noqa: E402
@@ -161,7 +162,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="products per dataset (0: all)")
     parser.add_argument("--skip-attributes", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="2,000 products per dataset (smoke run)")
     args = parser.parse_args()
+    if args.quick:
+        args.limit = args.limit or 2000
+    parts = [f"limit{args.limit}"] if args.limit and not args.quick else []
+    parts += ["no_attributes"] if args.skip_attributes else []
+    part = "_".join(parts) or None
     import torch
 
     torch.set_num_threads(2)
@@ -184,8 +191,9 @@ def main() -> None:
     values.update(flipkart_values)
     if not args.skip_attributes:
         values.update(attribute_scores(fashion, fashion_tree))
-    draw_tree(fashion_tree, fashion.titles, RESULTS / "taxonomy.png")
-    write_results("taxonomy", values, "Taxonomy construction (blind; scored against the true trees)")
+    title = "Taxonomy construction (blind; scored against the true trees)"
+    path = write_results("taxonomy", values, title, part=part, quick=args.quick)
+    draw_tree(fashion_tree, fashion.titles, path.with_suffix(".png"))
     print({k: v for k, v in values.items() if ".level" in k and k.endswith("nmi")})
 
 

@@ -16,6 +16,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 
 from catalog.selectors import db_ids
+from recommend.core.evaluation import (
+    EVALUATION_KEY,
+    NOT_ACTIVATED_KEY,
+    beats_baseline,
+    evaluation_chart,
+    evaluation_sentence,
+)
 from recommend.core.permissions import MODEL_CHANGE_PERMISSION
 from recommend.core.registry import model_version_activate, model_version_rollback
 from recommend.models import ModelVersion
@@ -74,7 +81,8 @@ class MetricRow:
 
 def metric_rows(versions: list[ModelVersion]) -> list[MetricRow]:
     """One row per metric key over `versions` (own metrics; `compared_with.*` stay on each version's page)."""
-    keys = sorted({key for v in versions for key in v.metrics if not key.startswith(COMPARED_PREFIX)})
+    shown_apart = (COMPARED_PREFIX, EVALUATION_KEY, NOT_ACTIVATED_KEY)  # each has its own block on the page
+    keys = sorted({key for v in versions for key in v.metrics if not key.startswith(shown_apart)})
     rows = []
     for key in keys:
         values = [metric_display(v.metrics[key]) if key in v.metrics else "—" for v in versions]
@@ -157,6 +165,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
             context.update(
                 {
                     "metric_rows": metric_rows([version]),
+                    "evaluation_sentence": evaluation_sentence(version),
+                    "evaluation_chart": evaluation_chart(version),
+                    "beats_baseline": beats_baseline(version),
+                    "not_activated_because": version.metrics.get(NOT_ACTIVATED_KEY, ""),
                     "comparison_rows": comparison_rows(version),
                     "compared_version": version.metrics.get(f"{COMPARED_PREFIX}version"),
                     "param_rows": [(key, metric_display(value)) for key, value in sorted(version.params.items())],

@@ -77,8 +77,10 @@ def activate_if_beats_baseline(*, version: ModelVersion, force: bool = False) ->
     if force or beats_baseline(version) is not False:
         model_version_activate(version=version)
         return True
-    active = ModelVersion.objects.filter(kind=version.kind, status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk)
-    serving = f"v{active.first().version} keeps serving" if active.exists() else "the baseline serves instead"
+    active = (
+        ModelVersion.objects.filter(kind=version.kind, status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).first()
+    )
+    serving = f"v{active.version} keeps serving" if active is not None else "the baseline serves instead"
     version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: f"{evaluation_sentence(version)}: {serving}."}
     version.save(update_fields=["metrics"])
     return False

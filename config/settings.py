@@ -310,6 +310,12 @@ JOB_POLL_SECONDS = float(os.environ.get("JOB_POLL_SECONDS", 2))  # embedded runn
 # times and never done is given up (logged, its row kept).
 DERIVED_WORK_RESEND_SECONDS = int(os.environ.get("DERIVED_WORK_RESEND_SECONDS", 300))
 DERIVED_WORK_MAX_SENDS = int(os.environ.get("DERIVED_WORK_MAX_SENDS", 5))
+# Worker watchdog (recommend.core.watchdog): a Celery worker whose queues hold work (or that runs a task) while the
+# broker answers, and that made no progress for this long, exits (code 75) so that its supervisor restarts it; 0: off.
+WORKER_STALL_SECONDS = int(os.environ.get("WORKER_STALL_SECONDS", 90))
+WORKER_WATCHDOG_INTERVAL = float(os.environ.get("WORKER_WATCHDOG_INTERVAL", 10))
+# Touched by the watchdog on each healthy look; `manage.py worker_liveness` checks its age (one file per worker).
+WORKER_LIVENESS_FILE = os.environ.get("WORKER_LIVENESS_FILE", str(VAR_DIR / "celery-worker.alive"))
 # True: a job runs synchronously when its transaction commits (tests/conftest.py sets it for unit tests).
 JOB_RUN_INLINE = env_bool("JOB_RUN_INLINE", False)
 

@@ -1,10 +1,13 @@
 """Celery application: queues `default`, `inference` and `training`, configured from Django settings.
 
 Beat (`celery -A config beat`, or a worker started with `-B`) runs the job sweep every minute: running jobs
-whose worker stopped sending heartbeats are re-queued or failed, so none stays `running` forever.
+whose worker stopped sending heartbeats are re-queued or failed, so none stays `running` forever. Task modules
+are found by `task_packages` (every `tasks.py` of an installed app or a recommend package), so every beat entry's
+task is registered in every worker without a list to keep up to date.
 """
 
 import os
+import pkgutil
 
 from celery import Celery
 from kombu import Queue
@@ -40,5 +43,28 @@ app.conf.beat_schedule = {
         "schedule": 24 * 3600.0,
         "options": {"queue": "default"},
     },
+    # Expired Django sessions are deleted (what `manage.py clearsessions` does), so the session table stays small.
+    "clear-expired-sessions": {
+        "task": "config.clear_expired_sessions",
+        "schedule": 24 * 3600.0,
+        "options": {"queue": "default"},
+    },
 }
-app.autodiscover_tasks()
+
+
+def task_packages() -> list[str]:
+    """Every package whose `tasks` module is imported by each worker and beat: the site's own (config), each
+    installed Django app, and each package of recommend (one per capability, plus core). Nothing to add by hand:
+    a new capability's tasks.py is found because its package exists (tests/unit/test_beat_schedule.py checks
+    that every beat entry names a registered task)."""
+    from django.apps import apps
+
+    import recommend
+
+    packages = ["config", *(config.name for config in apps.get_app_configs())]
+    packages += [f"recommend.{module.name}" for module in pkgutil.iter_modules(recommend.__path__) if module.ispkg]
+    return [name for name in packages if name != "recommend.ml"]  # torch/numpy only: no tasks, not imported here
+
+
+# Lazy: the list is read when the worker (or beat) imports its task modules, after Django is set up.
+app.autodiscover_tasks(task_packages)

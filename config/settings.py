@@ -306,6 +306,18 @@ JOB_HEARTBEAT_SECONDS = float(os.environ.get("JOB_HEARTBEAT_SECONDS", 15))
 JOB_STALE_AFTER_SECONDS = int(os.environ.get("JOB_STALE_AFTER_SECONDS", 180))  # no heartbeat this long: swept
 JOB_SWEEP_SECONDS = 60  # how often celery beat and each embedded runner sweep
 JOB_POLL_SECONDS = float(os.environ.get("JOB_POLL_SECONDS", 2))  # embedded runner: look for queued jobs
+# Work a data change needs (recommend.DerivedWork rows, queued jobs) whose message is still not done this long after
+# it was sent is sent again by the sweep, once its queue holds no waiting message (the broker lost it: Redis
+# restarted empty or was flushed); past DERIVED_WORK_RESEND_SECONDS x 6 even with a backlog. A task sent this many
+# times and never done is given up (logged, its row kept).
+DERIVED_WORK_RESEND_SECONDS = int(os.environ.get("DERIVED_WORK_RESEND_SECONDS", 300))
+DERIVED_WORK_MAX_SENDS = int(os.environ.get("DERIVED_WORK_MAX_SENDS", 5))
+# Worker watchdog (recommend.core.watchdog): a Celery worker whose queues hold work (or that runs a task) while the
+# broker answers, and that made no progress for this long, exits (code 75) so that its supervisor restarts it; 0: off.
+WORKER_STALL_SECONDS = int(os.environ.get("WORKER_STALL_SECONDS", 90))
+WORKER_WATCHDOG_INTERVAL = float(os.environ.get("WORKER_WATCHDOG_INTERVAL", 10))
+# Touched by the watchdog on each healthy look; `manage.py worker_liveness` checks its age (one file per worker).
+WORKER_LIVENESS_FILE = os.environ.get("WORKER_LIVENESS_FILE", str(VAR_DIR / "celery-worker.alive"))
 # True: a job runs synchronously when its transaction commits (tests/conftest.py sets it for unit tests).
 JOB_RUN_INLINE = env_bool("JOB_RUN_INLINE", False)
 

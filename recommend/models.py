@@ -96,6 +96,9 @@ class Job(models.Model):
     worker = models.CharField(max_length=255, blank=True)
     # Not run before this time: debounced follow-up work waits for a quiet period, re-armed by later edits.
     run_after = models.DateTimeField(null=True, blank=True)
+    # When its message last went to the broker: a queued job whose message was lost (Redis restarted empty) is
+    # sent again by the sweep once it waited DERIVED_WORK_RESEND_SECONDS past this (and past run_after).
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -213,7 +216,7 @@ class ReviewQueueProduct(Product):
 from recommend.bought_together.models import AssociationRule, PairOverride  # noqa: E402, F401
 
 # The product-vector store of the shared core (recommend.core.vectors).
-from recommend.core.models import Experiment, ProductVector  # noqa: E402, F401
+from recommend.core.models import DerivedWork, Experiment, ProductVector  # noqa: E402, F401
 
 # Taxonomy proposals and their changes (recommend.hierarchy).
 from recommend.hierarchy.models import ProposalChange, TaxonomyProposal  # noqa: E402, F401

@@ -8,7 +8,6 @@ writes are bulk updates, so they never come back here.
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
@@ -18,7 +17,7 @@ from recommend.classification.services import classifier_retrain_queue
 from recommend.classification.tasks import classify_products
 from recommend.core.jobs import automatic_jobs_enabled, job_create
 from recommend.core.registry import active_version_id
-from recommend.core.task_send import task_send
+from recommend.core.task_send import task_send_on_commit
 from recommend.models import Job, ModelVersion
 from taxonomy.models import Category
 from taxonomy.signals import taxonomy_changed
@@ -35,18 +34,18 @@ def classifier_active() -> bool:
 
 
 def send_classification(chunk: list[int]) -> None:
-    """The task on the inference queue; with the broker down, a deferred classify job the sweep sends later."""
+    """The task on the inference queue on commit; with the broker down, a deferred classify job the sweep sends."""
 
     def deferred() -> None:
         job_create(kind=Job.Kind.CLASSIFY, params={"product_ids": chunk}, defer=True)
 
-    task_send(classify_products, args=[chunk], queue="inference", fallback=deferred)
+    task_send_on_commit(classify_products, args=[chunk], queue="inference", fallback=deferred)
 
 
 def enqueue_classification(product_ids: list[int]) -> None:
+    """Recorded with the change (an outbox row, recommend.core.outbox) and sent when it commits."""
     for start in range(0, len(product_ids), CLASSIFY_CHUNK):
-        chunk = product_ids[start : start + CLASSIFY_CHUNK]
-        transaction.on_commit(lambda chunk=chunk: send_classification(chunk))
+        send_classification(product_ids[start : start + CLASSIFY_CHUNK])
 
 
 @receiver(pre_save, sender=Product)

@@ -58,6 +58,7 @@ from recommend.core.job_runner import (
     stale_running,
     time_limit_message,
 )
+from recommend.core.outbox import QueueSizes, derived_work_resend, lost_job_ids
 from recommend.core.registry import model_versions_orphaned_fail
 from recommend.models import Job
 
@@ -187,7 +188,7 @@ def job_dispatch(*, job_id: int, note: str = "", defer: bool = False) -> bool:
         )
         return False
     sent = f"{QUEUED_ON}{handler.queue}" + (f" ({note})" if note else "")
-    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(message=sent[:500])
+    Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(message=sent[:500], sent_at=timezone.now())
     return True
 
 
@@ -254,7 +255,10 @@ def job_sweep(*, kind: str | None = None) -> dict[str, int]:
             if outcome == Job.Status.QUEUED and job_run_mode() == "celery":
                 job_enqueue(job=job, note=message, defer=True)
     if job_run_mode() == "celery":
-        counts["resent"] = job_resend_unsent(kind=kind)
+        sizes = QueueSizes() if kind is None else None  # the periodic sweep, not the one of each job_create
+        counts["resent"] = job_resend_unsent(kind=kind, sizes=sizes)
+        if sizes is not None:
+            counts["derived_resent"] = derived_work_resend(sizes=sizes)
     elif counts["requeued"]:
         embedded_runner_wake(start=False)
     return counts
@@ -275,15 +279,19 @@ def stale_job_outcome(*, job: Job, now: Any) -> tuple[str, str]:
     return Job.Status.QUEUED, f"re-queued: no heartbeat from its worker for over {silent} s"
 
 
-def job_resend_unsent(*, kind: str | None) -> int:
-    """Queued jobs never marked as sent (the creating process died between commit and send): send again."""
+def job_resend_unsent(*, kind: str | None, sizes: QueueSizes | None = None) -> int:
+    """Queued jobs never marked as sent (the creating process died between commit and send), or sent but lost by
+    the broker (recommend.core.outbox.lost_job_ids): send again; a second message of a job is a no-op."""
     cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_AFTER_SECONDS)
     unsent = Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff, cancel_requested=False)
     unsent = unsent.exclude(message__startswith=QUEUED_ON)
     if kind:
         unsent = unsent.filter(kind=kind)
+    job_ids = list(unsent.values_list("pk", flat=True)[:100])
+    if sizes is not None:  # the periodic sweep (never inside a request's job_create): jobs the broker lost
+        job_ids += lost_job_ids(sizes=sizes)
     sent = 0
-    for job_id in unsent.values_list("pk", flat=True)[:100]:
+    for job_id in job_ids:
         if not job_dispatch(job_id=job_id, note="sent again by the sweep", defer=True):
             break  # the broker is down: the rest wait for the next sweep instead of a timeout each
         sent += 1

@@ -1,7 +1,10 @@
-"""Tables of the shared core that are not the registry's: the product-vector store, model experiments.
+"""Tables of the shared core that are not the registry's: the product-vector store, model experiments, the
+derived-work outbox.
 
 Imported from `recommend/models.py` so Django registers them with the `recommend` app.
 """
+
+import uuid
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -79,3 +82,29 @@ class Experiment(models.Model):
                 errors[name] = "Only a ready, active or retired version can serve shoppers."
         if errors:
             raise ValidationError(errors)
+
+
+class DerivedWork(models.Model):
+    """Outbox: one task a data change needs (classify, embed, place a saved product...), stored in the same
+    transaction as the change, sent when it commits, and deleted by the worker when the task succeeded.
+
+    A message the broker lost (Redis restarted empty, flushed, a crash between commit and send) leaves its row
+    behind: the sweep sends it again once it has waited DERIVED_WORK_RESEND_SECONDS (recommend.core.outbox).
+    The tasks are idempotent, so work sent twice is done twice, never wrongly.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # also the Celery task id
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    queue = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)  # null: the creating process never sent it
+    sends = models.PositiveIntegerField(default=0)
+    given_up_at = models.DateTimeField(null=True, blank=True)  # sent DERIVED_WORK_MAX_SENDS times, never done
+
+    class Meta:
+        app_label = "recommend"
+        indexes = [models.Index(fields=["given_up_at", "sent_at"], name="derived_work_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.task}{self.args}"

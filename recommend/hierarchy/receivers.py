@@ -6,14 +6,13 @@ classifier places products better, and a product it was unsure about waits for s
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from catalog.models import Product
 from recommend.core.jobs import automatic_jobs_enabled, job_create
 from recommend.core.registry import active_version_id
-from recommend.core.task_send import task_send
+from recommend.core.task_send import task_send_on_commit
 from recommend.hierarchy.tasks import place_new_product
 from recommend.models import Job, ModelVersion
 
@@ -30,13 +29,13 @@ def placement_active() -> bool:
 def place_created_product(sender: Any, instance: Product, created: bool, raw: bool = False, **kwargs: Any) -> None:
     if raw or not created or instance.category_id is not None or not placement_active():
         return
-    transaction.on_commit(lambda: send_placement(instance.pk))
+    send_placement(instance.pk)
 
 
 def send_placement(product_id: int) -> None:
-    """Send the placement task; with the broker down keep it as a deferred job the sweep sends later."""
+    """Send the placement task on commit; with the broker down keep it as a deferred job the sweep sends later."""
 
     def deferred() -> None:
         job_create(kind=Job.Kind.PLACE_PRODUCTS, params={"product_ids": [product_id]}, defer=True)
 
-    task_send(place_new_product, args=[product_id], queue="inference", fallback=deferred)
+    task_send_on_commit(place_new_product, args=[product_id], queue="inference", fallback=deferred)

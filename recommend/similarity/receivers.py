@@ -4,7 +4,6 @@ changes queue ONE debounced rebuild (recommend.core.followups), never one per cl
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -13,7 +12,7 @@ from catalog.signals import products_changed, products_imported
 from recommend.core.followups import followup_note, followup_schedule, products_changed_in_request
 from recommend.core.jobs import automatic_jobs_enabled
 from recommend.core.registry import active_version_id
-from recommend.core.task_send import task_send
+from recommend.core.task_send import task_send_on_commit
 from recommend.models import Job, ModelVersion
 from recommend.similarity.tasks import embed_product, refresh_products
 from taxonomy.signals import taxonomy_changed
@@ -36,10 +35,7 @@ def rebuild_later() -> None:
 def embed_saved_product(sender: Any, instance: Product, raw: bool = False, **kwargs: Any) -> None:
     if raw or not similar_items_active():
         return
-    product_id = instance.pk
-    transaction.on_commit(
-        lambda: task_send(embed_product, args=[product_id], queue="inference", fallback=rebuild_later)
-    )
+    task_send_on_commit(embed_product, args=[instance.pk], queue="inference", fallback=rebuild_later)
 
 
 @receiver(products_changed)
@@ -51,7 +47,7 @@ def update_changed_products(sender: Any, product_ids: list[int], **kwargs: Any) 
         followup_schedule(kind=Job.Kind.BUILD_SIMILAR, params={"reason": "bulk change"}, reason="bulk change")
         return
     ids = sorted(product_ids)
-    transaction.on_commit(lambda: task_send(refresh_products, args=[ids], queue="inference", fallback=rebuild_later))
+    task_send_on_commit(refresh_products, args=[ids], queue="inference", fallback=rebuild_later)
     followup_note(label=f"Similar items and search of {len(ids)} product{'s' if len(ids) > 1 else ''} updated")
 
 

@@ -1,8 +1,5 @@
-"""Celery tasks of recommend: Celery autodiscovers this package, so it imports every capability's tasks.py."""
+"""Celery tasks of recommend live in each package's tasks.py (recommend.core.tasks, recommend.<capability>.tasks).
 
-from recommend.classification.tasks import classify_products
-from recommend.core.tasks import run_job, sweep_jobs
-from recommend.hierarchy.tasks import place_new_product, scheduled_fit_check
-from recommend.similarity.tasks import embed_product
-
-__all__ = ["classify_products", "embed_product", "place_new_product", "run_job", "scheduled_fit_check", "sweep_jobs"]
+Workers and beat import them by package (config.celery.task_packages), not through a list kept here, so no
+capability's tasks can be left out of the workers (tests/unit/test_beat_schedule.py).
+"""

@@ -4,7 +4,7 @@ The visitor id names a shopper's events, "not interested" choices and privacy pr
 session key (that one signs a person in, so it must not appear in the admin or in an export): it is a random
 `v-<32 hex>` made on the first event, sent back as the `VISITOR_COOKIE` cookie (HttpOnly, SameSite=Lax) and
 rotated when the shopper erases their data. Ids stored before this rule were session keys; the migration
-`recommend 0014` replaced them by `legacy_visitor_id(key)`, a one-way hash, and a browser that still carries
+`recommend 0015` replaced them by `legacy_visitor_id(key)`, a one-way hash, and a browser that still carries
 such a session (and no visitor cookie yet) is given that hashed id, so its history follows it.
 
 Reading the id never writes a session: a cookie-less page view costs one Set-Cookie header, no database row.

@@ -87,7 +87,7 @@ def test_the_migration_replaces_session_keys_by_one_way_ids_and_the_browser_keep
     )
     VisitorPreference.objects.create(visitor_id=key, personalised=False)
 
-    migration = importlib.import_module("recommend.migrations.0014_visitor_ids_not_session_keys")
+    migration = importlib.import_module("recommend.migrations.0015_visitor_ids_not_session_keys")
     migration.forwards(apps, None)
 
     assert set(Interaction.objects.values_list("visitor_id", flat=True)) == {legacy_visitor_id(key), "customer-1"}

@@ -40,7 +40,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("recommend", "0013_model_version_job"),
+        ("recommend", "0014_derived_work_outbox"),
         ("catalog", "0006_visitor_identity"),
         ("sessions", "0001_initial"),
     ]

@@ -115,16 +115,34 @@ def gunicorn_site(
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/categories/?depth=1", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+        wait_until_ready(server, f"http://127.0.0.1:{port}/api/v1/categories/?depth=1", workers=workers)
         yield server
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a busy machine: do not leave it behind, do not fail the run for it
+            server.kill()
+            server.wait(timeout=30)
+
+
+def wait_until_ready(server: subprocess.Popen[bytes], url: str, *, workers: int, seconds: float = 300) -> None:
+    """Block until `url` answered 200 `workers` times in a row (every worker booted and imported the site), or
+    fail with a clear message when the server died or the deadline passed. A loaded machine can take a minute:
+    the deadline is generous because measuring a server that is not up yet measures nothing."""
+    deadline = time.monotonic() + seconds
+    answered = 0
+    while answered < workers:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited with code {server.returncode} before answering {url}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"gunicorn did not answer {url} within {seconds:.0f} s")
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                answered = answered + 1 if response.status == 200 else 0
+        except OSError:
+            answered = 0
+            time.sleep(0.3)
 
 
 def main() -> None:

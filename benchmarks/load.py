@@ -175,7 +175,10 @@ def run(script: str, *, seconds: int, connections: int, port: int) -> tuple[dict
     counts = dict(re.findall(r"(sent|accepted|failed)=(\d+)", result.stdout))
     socket = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", result.stdout)
     stats = parse_wrk(result.stdout)
-    stats["socket_errors"] = float(sum(int(n) for n in socket.groups())) if socket else 0.0
+    connect, read, write, timeout = (int(n) for n in socket.groups()) if socket else (0, 0, 0, 0)
+    stats["socket_errors"] = float(connect + read + write + timeout)
+    stats["broken_connections"] = float(connect + read + write)  # refused or cut: never just slowness
+    stats["timeouts"] = float(timeout)  # no answer within wrk's 10 s: a busy machine, not a wrong one
     return stats, {key: int(value) for key, value in counts.items()}
 
 
@@ -188,6 +191,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--workdir", type=Path, default=None, help="Reuse an earlier run's site and embeddings.")
     parser.add_argument("--quick", action="store_true", help="150 products, 3 s (smoke run)")
+    parser.add_argument("--events-share", type=int, default=EVENTS_SHARE, help="Percent of requests that post events.")
     args = parser.parse_args()
     if args.quick:
         args.limit, args.seconds = 150, 3
@@ -203,13 +207,17 @@ def main() -> None:
     started = time.monotonic()
     with gunicorn_site(workdir, workers=args.workers, port=args.port, extra_env=extra_env):
         warm_up(ids, token, connections=args.connections, port=args.port)
-        stats, counts = run(lua_script(ids, token), seconds=args.seconds, connections=args.connections, port=args.port)
+        script = lua_script(ids, token, events=args.events_share)
+        stats, counts = run(script, seconds=args.seconds, connections=args.connections, port=args.port)
     stored = events_stored()
     values = {
         "load.rps": stats["rps"],
         "load.p50_ms": stats["p50_ms"],
         "load.p99_ms": stats["p99_ms"],
         "load.errors": stats["errors"] + stats["socket_errors"],
+        "load.http_errors": stats["errors"],
+        "load.broken_connections": stats["broken_connections"],
+        "load.timeouts": stats["timeouts"],
         "load.events_sent": float(counts.get("sent", 0)),
         "load.events_accepted": float(counts.get("accepted", 0)),
         "load.events_stored": float(stored),

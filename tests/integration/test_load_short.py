@@ -2,6 +2,11 @@
 
 The full figures come from `benchmarks/load.py --seconds 15`; this only proves the whole path holds under
 concurrent reads and writes on every CI run. Needs wrk (.ci/run installs it) and the Flipkart sample.
+
+A correctness test, not a throughput one: the benchmark waits until every gunicorn worker answers before
+wrk starts, half the requests post events, and the checks are that no request failed (no 4xx/5xx, no
+connection refused or cut) and every accepted event is stored. How many requests fit in the window, and
+whether a slow one timed out on a machine busy with other work, is not checked (load average 8-12 in CI).
 """
 
 import json
@@ -33,11 +38,12 @@ def test_a_short_mixed_load_has_no_errors_and_stores_every_accepted_event(tmp_pa
         "REDIS_URL": "",
     }
     command = [sys.executable, "benchmarks/load.py", "--seconds", "4", "--limit", "150", "--port", "8791"]
+    command += ["--events-share", "50"]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     values = json.loads((tmp_path / "results" / "load.json").read_text())
-    assert values["load.errors"] == 0
-    assert values["load.events_accepted"] > 0
+    assert values["load.http_errors"] == 0 and values["load.broken_connections"] == 0
+    assert values["load.events_sent"] > 0
     # Every accepted event is stored; one in flight when wrk stopped may be stored without wrk seeing its 201.
     assert values["load.events_accepted"] <= values["load.events_stored"] <= values["load.events_sent"]

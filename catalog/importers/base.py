@@ -15,6 +15,8 @@ from typing import IO, Any, Protocol
 from django.db import transaction
 from tqdm import tqdm
 
+from config.json_bounds import JSONTooDeep, json_loads_bounded
+
 Row = dict[str, Any]
 ProgressCallback = Callable[[float, str], None]
 
@@ -159,7 +161,10 @@ def read_rows(path: Path, *, fieldnames: list[str] | None = None) -> Iterator[tu
                 if not line.strip():
                     continue
                 try:
-                    value = json.loads(line)
+                    value = json_loads_bounded(line)
+                except JSONTooDeep as deep:
+                    yield number, {"__error__": f"invalid JSON: {deep}"}
+                    continue
                 except json.JSONDecodeError as error:
                     yield number, {"__error__": f"invalid JSON: {error.msg} at column {error.colno}"}
                     continue

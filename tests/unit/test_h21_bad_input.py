@@ -74,3 +74,30 @@ def test_a_repeated_storefront_brand_with_a_nul_is_ignored(client, coloured_shir
     response = client.get(shirt.category.get_absolute_url(), {"brand": ["\x00", str(shirt.brand_id)]})
 
     assert response.status_code == 200 and "Blue shirt" in response.content.decode()
+
+
+# --- deeply nested JSON ---------------------------------------------------------------------------------------
+
+
+def deep_json(depth=DEEP):
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("url", ["/api/v1/interactions/", "/api/v1/classify/", "/api/v1/products/", "/api/v1/jobs/"])
+def test_deeply_nested_json_is_a_400(staff_api_client, url):
+    response = staff_api_client.post(url, deep_json(), content_type="application/json")
+
+    assert response.status_code == 400 and "nest" in response.json()["detail"]
+
+
+def test_deeply_nested_json_from_an_anonymous_caller_is_a_400(api_client):
+    response = api_client.post("/api/v1/basket/complete/", deep_json(), content_type="application/json")
+
+    assert response.status_code == 400 and "nest" in response.json()["detail"]
+
+
+def test_json_nested_a_little_is_still_read(staff_api_client):
+    body = {"title": "Blue shirt", "attributes": {"colour": "blue"}}
+    response = staff_api_client.post("/api/v1/classify/", body, format="json")
+
+    assert response.status_code == 503  # parsed and validated; no classifier trained yet

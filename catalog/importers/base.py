@@ -4,6 +4,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
@@ -242,6 +243,16 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 def clean_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def currency_code(value: str) -> str | None:
+    """An ISO 4217 code in upper case ("eur" -> "EUR"), or None: three ASCII letters only ("ßßß" and "ÉÉÉ" are
+    letters to `str.isalpha`, and "ß".upper() is two letters)."""
+    code = value.strip().upper()
+    return code if CURRENCY_CODE.fullmatch(code) else None
 
 
 def parse_decimal(value: Any, column: str) -> Decimal | None:

@@ -23,6 +23,7 @@ from catalog.importers.base import (
     RowError,
     RowInvalid,
     clean_text,
+    currency_code,
     parse_decimal,
     run_import,
 )
@@ -111,9 +112,10 @@ def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> Product
     price_column, price_text = _field(row, mapping, "price")
     price = parse_decimal(price_text, price_column)
     currency_column, currency = _field(row, mapping, "currency")
-    currency = (currency or mapping.default_currency).upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise RowInvalid(currency_column or "currency", f"{currency!r} is not a 3-letter currency code")
+    code = currency_code(currency or mapping.default_currency)
+    if code is None:
+        raise RowInvalid(currency_column or "currency", f"{currency!r} is not a 3-letter currency code (A-Z)")
+    currency = code
     image_column, image_url = _field(row, mapping, "image_url")
     if image_url:
         try:

@@ -5,7 +5,7 @@ a bound, counts under a concurrent duplicate, and what anonymous callers may see
 import pytest
 from django.db import DataError, connection
 
-from catalog.models import ProductAttributeValue
+from catalog.models import Product, ProductAttributeValue
 from tests.factories import AttributeFactory, BrandFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +101,43 @@ def test_json_nested_a_little_is_still_read(staff_api_client):
     response = staff_api_client.post("/api/v1/classify/", body, format="json")
 
     assert response.status_code == 503  # parsed and validated; no classifier trained yet
+
+
+# --- NUL in an ingested SKU, non-ASCII currencies -------------------------------------------------------------
+
+
+def test_an_interaction_with_a_nul_in_its_sku_is_a_400(staff_api_client, nul_refusing_database):
+    event = {"visitor_id": "v1", "event": "view", "sku": "S\x001"}
+    response = staff_api_client.post("/api/v1/interactions/", event, format="json")
+
+    assert response.status_code == 400 and "sku" in response.json()
+
+
+def test_a_batch_with_a_nul_in_a_sku_is_a_400_naming_the_row(staff_api_client, nul_refusing_database):
+    ProductFactory(sku="S1")
+    batch = [{"visitor_id": "v1", "event": "view", "sku": sku} for sku in ("S1", "S\x001")]
+    response = staff_api_client.post("/api/v1/interactions/", batch, format="json")
+
+    assert response.status_code == 400 and set(response.json()["rows"]) == {"1"}
+
+
+def test_a_product_with_a_nul_in_its_sku_is_a_400(staff_api_client, nul_refusing_database):
+    response = staff_api_client.post("/api/v1/products/", {"sku": "S\x001", "title": "T"}, format="json")
+
+    assert response.status_code == 400 and "sku" in response.json()
+
+
+@pytest.mark.parametrize("currency", ["ßßß", "ÉÉÉ", "ǅǅǅ", "US1"])
+def test_a_currency_must_be_three_ascii_letters(staff_api_client, currency):
+    response = staff_api_client.post(
+        "/api/v1/products/", {"sku": "S1", "title": "T", "price": "1.00", "currency": currency}, format="json"
+    )
+
+    assert response.status_code == 400 and "currency" in response.json()
+    assert not Product.objects.exists()
+
+
+def test_a_lower_case_currency_is_stored_upper_case(staff_api_client):
+    response = staff_api_client.post("/api/v1/products/", {"sku": "S1", "title": "T", "currency": "eur"}, format="json")
+
+    assert response.status_code == 201 and Product.objects.get().currency == "EUR"

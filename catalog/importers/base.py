@@ -230,6 +230,30 @@ def read_csv_rows(handle: IO[str], *, fieldnames: list[str] | None) -> Iterator[
         yield number, row
 
 
+def nul_column(row: Row) -> str | None:
+    """The first column holding a NUL byte anywhere in its value (or its name), else None. PostgreSQL's driver
+    refuses NUL in text, so such a row would fail its whole batch with a traceback instead of one reported row."""
+    for column, value in row.items():
+        stack = [column, value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str) and "\x00" in item:
+                return str(column).replace("\x00", "\\x00")
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+    return None
+
+
+def check_row_text(row: Row) -> None:
+    """RowInvalid for a row with a NUL byte (rows already marked bad by the reader keep their own reason)."""
+    column = None if "__error__" in row else nul_column(row)
+    if column is not None:
+        raise RowInvalid(column, "contains a NUL byte (\\x00), which cannot be stored")
+
+
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
@@ -311,6 +335,7 @@ def run_import(
                 records = []
                 for number, row in batch:
                     try:
+                        check_row_text(row)
                         records.append(writer.parse(number, row))
                     except RowInvalid as invalid:
                         report.errors.append(RowError(report.file, number, invalid.column, invalid.reason))

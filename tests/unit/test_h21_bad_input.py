@@ -2,10 +2,14 @@
 parameters and SKUs, deeply nested JSON, non-ASCII currencies, importer rows that used to crash, limits without
 a bound, counts under a concurrent duplicate, and what anonymous callers may see or do."""
 
+import json
+
 import pytest
 from django.db import DataError, connection
 
+from catalog.importers import ImportAborted, ProductMapping
 from catalog.models import Product, ProductAttributeValue
+from catalog.services import import_file
 from tests.factories import AttributeFactory, BrandFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +145,67 @@ def test_a_lower_case_currency_is_stored_upper_case(staff_api_client):
     response = staff_api_client.post("/api/v1/products/", {"sku": "S1", "title": "T", "currency": "eur"}, format="json")
 
     assert response.status_code == 201 and Product.objects.get().currency == "EUR"
+
+
+# --- the importer: NUL bytes, odd attributes, deep JSON lines ------------------------------------------------
+
+
+def import_csv(tmp_path, text, **kwargs):
+    path = tmp_path / "p.csv"
+    path.write_text(text)
+    mapping = ProductMapping(columns={"sku": "sku", "title": "title", "price": "price", "currency": "currency"})
+    return import_file(path=path, kind="products", mapping=mapping, **kwargs)
+
+
+def import_jsonl(tmp_path, rows, **kwargs):
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(row if isinstance(row, str) else json.dumps(row) for row in rows) + "\n")
+    return import_file(path=path, kind="products", mapping=ProductMapping(), **kwargs)
+
+
+def test_an_imported_nul_byte_is_reported_with_file_row_and_column(tmp_path, nul_refusing_database):
+    report = import_csv(tmp_path, "sku,title,price,currency\nS1,Fine,1,USD\nS2,Bad\x00title,2,USD\nS3,Also,3,USD\n")
+
+    [error] = report.errors
+    assert (error.file, error.row, error.column) == ("p.csv", 2, "title") and "NUL" in error.reason
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["S1", "S3"]
+
+
+def test_a_strict_import_with_a_nul_byte_changes_nothing(tmp_path, nul_refusing_database):
+    with pytest.raises(ImportAborted) as aborted:
+        import_csv(tmp_path, "sku,title,price,currency\nS1,Fine,1,USD\nS2\x00,Bad,2,USD\n", strict=True)
+
+    assert [(e.row, e.column) for e in aborted.value.report.errors] == [(2, "sku")]
+    assert not Product.objects.exists()
+
+
+@pytest.mark.parametrize("attributes", ["red", ["red"], 3, {"colour": {"nested": "red"}}, {"colour": ["red"]}])
+def test_an_imported_attributes_value_that_is_not_an_object_of_texts_is_reported(tmp_path, attributes):
+    rows = [{"sku": "S1", "title": "Fine"}, {"sku": "S2", "title": "Odd", "__attributes__": attributes}]
+    report = import_jsonl(tmp_path, rows)
+
+    [error] = report.errors
+    assert (error.row, error.column) == (2, "__attributes__")
+    assert list(Product.objects.values_list("sku", flat=True)) == ["S1"]
+
+
+def test_imported_attributes_with_numbers_are_kept_as_text(tmp_path):
+    report = import_jsonl(tmp_path, [{"sku": "S1", "title": "Fine", "__attributes__": {"size": 42, "fit": ""}}])
+
+    assert report.ok
+    assert list(ProductAttributeValue.objects.values_list("attribute__name", "value")) == [("size", "42")]
+
+
+def test_an_imported_json_line_nested_too_deeply_is_reported(tmp_path):
+    report = import_jsonl(tmp_path, [{"sku": "S1", "title": "Fine"}, deep_json()])
+
+    [error] = report.errors
+    assert error.row == 2 and "nest" in error.reason
+    assert Product.objects.get().sku == "S1"
+
+
+def test_an_imported_non_ascii_currency_is_reported(tmp_path):
+    report = import_csv(tmp_path, "sku,title,price,currency\nS1,Fine,1,ÉÉÉ\nS2,Fine,1,eur\n")
+
+    assert [(e.row, e.column) for e in report.errors] == [(1, "currency")]
+    assert Product.objects.get().currency == "EUR"

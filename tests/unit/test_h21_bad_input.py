@@ -8,9 +8,9 @@ import pytest
 from django.db import DataError, connection
 
 from catalog.importers import ImportAborted, ProductMapping
-from catalog.models import Product, ProductAttributeValue
+from catalog.models import Interaction, Product, ProductAttributeValue
 from catalog.services import import_file
-from tests.factories import AttributeFactory, BrandFactory, ProductFactory
+from tests.factories import AttributeFactory, BrandFactory, InteractionFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +209,28 @@ def test_an_imported_non_ascii_currency_is_reported(tmp_path):
 
     assert [(e.row, e.column) for e in report.errors] == [(1, "currency")]
     assert Product.objects.get().currency == "EUR"
+
+
+# --- ingest counts under a concurrent duplicate ---------------------------------------------------------------
+
+
+def test_created_counts_only_the_rows_stored_when_another_writer_stored_an_event_id_meanwhile(monkeypatch):
+    import catalog.services as services
+    from catalog.services import interactions_ingest
+
+    product = ProductFactory()
+    declined = services.personalisation_declined
+
+    def concurrent_writer_then_check(visitor_ids):
+        # Another request stores "e1" after this one looked for known event ids, before it inserts.
+        InteractionFactory(visitor_id="v0", product=product, event_id="e1")
+        return declined(visitor_ids)
+
+    monkeypatch.setattr(services, "personalisation_declined", concurrent_writer_then_check)
+    events = [{"visitor_id": "v1", "event": "view", "product": product, "event_id": e} for e in ("e1", "e2")]
+    events.append({"visitor_id": "v1", "event": "view", "product": product})
+
+    result = interactions_ingest(events=events)
+
+    assert result == {"created": 2, "duplicates": 1, "declined": 0}
+    assert Interaction.objects.filter(visitor_id="v1").count() == 2

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.db import DataError, connection
+from rest_framework.authtoken.models import Token
 
 from catalog.importers import ImportAborted, ProductMapping
 from catalog.models import Interaction, Product, ProductAttributeValue
@@ -234,3 +235,39 @@ def test_created_counts_only_the_rows_stored_when_another_writer_stored_an_event
 
     assert result == {"created": 2, "duplicates": 1, "declined": 0}
     assert Interaction.objects.filter(visitor_id="v1").count() == 2
+
+
+# --- /readyz: status for everyone, details for staff ----------------------------------------------------------
+
+
+def test_readyz_tells_an_anonymous_caller_only_the_status(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert "vendor" not in response.content.decode() and "sqlite" not in response.content.decode()
+
+
+def test_readyz_shows_staff_every_check(client, staff):
+    client.force_login(staff)
+    body = client.get("/readyz").json()
+
+    assert body["status"] == "ok" and body["checks"]["database"]["ok"] is True
+
+
+def test_readyz_shows_a_staff_token_every_check(client, staff):
+    token = Token.objects.get_or_create(user=staff)[0].key
+    body = client.get("/readyz", HTTP_AUTHORIZATION=f"Token {token}").json()
+
+    assert "checks" in body
+
+
+def test_readyz_hides_a_failing_checks_message_from_anonymous_callers(client, monkeypatch):
+    import config.health as health
+
+    def broken():
+        raise RuntimeError("connection to db.internal:5432 refused")
+
+    monkeypatch.setitem(health.CHECKS, "database", broken)
+    response = client.get("/readyz")
+
+    assert response.status_code == 503 and response.json() == {"status": "unavailable"}

@@ -224,12 +224,16 @@ REST_FRAMEWORK = {
         "config.throttles.AnonThrottle",
         "config.throttles.UserThrottle",
         "config.throttles.ScopeThrottle",
+        "config.throttles.ItemCountThrottle",
     ],
     # Per client and scope; "off" (or API_THROTTLE=0 for all, as the load benchmarks do) switches one off.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("THROTTLE_ANON_RATE", "300/min"),
         "user": env_rate("THROTTLE_USER_RATE", "1200/min"),
         "classify": env_rate("THROTTLE_CLASSIFY_RATE", "30/min"),
+        # Items per account, whatever the batch sizes: one plain account cannot keep the model busy with 1,000-item
+        # batches at the request rate (30 x 1,000 a minute).
+        "classify_items": env_rate("THROTTLE_CLASSIFY_ITEMS_RATE", "3000/min"),
         "search": env_rate("THROTTLE_SEARCH_RATE", "60/min"),
     },
     # A client's address (anon and search buckets): REMOTE_ADDR, or with TRUSTED_PROXIES in front the

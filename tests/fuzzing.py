@@ -62,7 +62,7 @@ def fuzzing_environment() -> Iterator[ErrorLog]:
 
     rest = {
         **_rest_framework_settings(),
-        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None, "classify": None, "search": None},
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(["anon", "user", "classify", "classify_items", "search"]),
     }
     dispatch = jobs.job_dispatch
     jobs.job_dispatch = lambda **kwargs: None  # type: ignore[assignment]

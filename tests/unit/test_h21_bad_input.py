@@ -7,11 +7,12 @@ import json
 import pytest
 from django.db import DataError, connection
 from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from catalog.importers import ImportAborted, ProductMapping
 from catalog.models import Interaction, Product, ProductAttributeValue
 from catalog.services import import_file
-from tests.factories import AttributeFactory, BrandFactory, InteractionFactory, ProductFactory
+from tests.factories import AttributeFactory, BrandFactory, InteractionFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -210,6 +211,49 @@ def test_an_imported_non_ascii_currency_is_reported(tmp_path):
 
     assert [(e.row, e.column) for e in report.errors] == [(1, "currency")]
     assert Product.objects.get().currency == "EUR"
+
+
+# --- bounds: job limits, classify cost per account ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [10**30, 1e30, 0])
+def test_an_import_job_limit_out_of_bounds_is_a_400(staff_api_client, limit):
+    response = staff_api_client.post("/api/v1/jobs/", {"preset": "flipkart", "limit": limit}, format="json")
+
+    assert response.status_code == 400 and "limit" in response.json()
+
+
+@pytest.fixture
+def item_rates(settings):
+    rates = {"anon": None, "user": None, "classify": None, "search": None, "classify_items": "1500/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+def token_client(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+def test_classify_batches_are_throttled_by_their_items_per_account(item_rates, shopper):
+    client = token_client(shopper)
+    batch = [{"title": f"Blue shirt {n}"} for n in range(1000)]
+
+    first = client.post("/api/v1/classify/", batch, format="json")
+    small = client.post("/api/v1/classify/", batch[:400], format="json")
+    second = client.post("/api/v1/classify/", batch, format="json")
+    other = token_client(UserFactory(username="other")).post("/api/v1/classify/", batch, format="json")
+
+    assert (first.status_code, small.status_code) == (503, 503)  # counted (no classifier trained yet)
+    assert second.status_code == 429 and "items" in second.json()["detail"] and second["Retry-After"]
+    assert other.status_code == 503  # another account, its own budget
+
+
+def test_a_single_item_counts_one(item_rates, shopper):
+    client = token_client(shopper)
+    statuses = [client.post("/api/v1/classify/", {"title": "Blue shirt"}, format="json").status_code for _ in range(3)]
+
+    assert statuses == [503, 503, 503]
 
 
 # --- ingest counts under a concurrent duplicate ---------------------------------------------------------------

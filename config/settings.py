@@ -206,7 +206,8 @@ JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", 64))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's session authentication, plus a CSRF check on anonymous writes that carry cookies.
+        "config.authentication.CookieCsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
     # JSON with a bound on nesting (JSON_MAX_DEPTH): 10,000 brackets are a 400, not a RecursionError.

@@ -315,3 +315,70 @@ def test_readyz_hides_a_failing_checks_message_from_anonymous_callers(client, mo
     response = client.get("/readyz")
 
     assert response.status_code == 503 and response.json() == {"status": "unavailable"}
+
+
+# --- CSRF on writes identified by a cookie ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def browser(product):
+    """A shopper's browser: a session cookie from an earlier page, and CSRF checks as a real browser gets them."""
+    client = APIClient(enforce_csrf_checks=True)
+    client.get(product.get_absolute_url())  # a product page view starts the visitor's session
+    assert client.cookies.get("sessionid")
+    return client
+
+
+@pytest.fixture
+def product():
+    return ProductFactory(title="Blue shirt")
+
+
+def csrf_headers(client):
+    client.get("/")  # the storefront sets the CSRF cookie a page's script reads
+    token = client.cookies["csrftoken"].value
+    return {"HTTP_X_CSRFTOKEN": token}
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("post", "/api/v1/recommendations/not-interested/", "product"),
+        ("delete", "/api/v1/me/data/", None),
+        ("put", "/api/v1/me/personalisation/", {"enabled": False}),
+    ],
+)
+def test_a_cookie_identified_write_without_a_csrf_token_is_refused(browser, product, method, url, body):
+    data = {"product": product.pk} if body == "product" else body
+    response = getattr(browser, method)(url, data, format="json")
+
+    assert response.status_code == 403 and "CSRF" in response.json()["detail"]
+
+
+def test_a_cookie_identified_write_with_the_csrf_token_is_accepted(browser, product):
+    url, headers = "/api/v1/recommendations/not-interested/", csrf_headers(browser)
+    response = browser.post(url, {"product": product.pk}, format="json", **headers)
+
+    assert response.status_code == 201
+
+
+def test_a_form_post_from_another_site_cannot_forget_a_visitors_data(browser, product):
+    response = browser.post("/api/v1/recommendations/not-interested/", {"product": product.pk})
+
+    assert response.status_code == 403
+
+
+def test_a_caller_without_cookies_needs_no_csrf_token(product):
+    client = APIClient(enforce_csrf_checks=True)
+    response = client.post("/api/v1/recommendations/not-interested/", {"product": product.pk}, format="json")
+
+    assert response.status_code == 201
+
+
+def test_a_token_authenticated_write_needs_no_csrf_token(staff, product):
+    client = token_client(staff)
+    client.handler.enforce_csrf_checks = True
+    client.cookies["sessionid"] = "left-over"
+    response = client.post("/api/v1/recommendations/not-interested/", {"product": product.pk}, format="json")
+
+    assert response.status_code == 201

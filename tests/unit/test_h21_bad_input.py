@@ -382,3 +382,90 @@ def test_a_token_authenticated_write_needs_no_csrf_token(staff, product):
     response = client.post("/api/v1/recommendations/not-interested/", {"product": product.pk}, format="json")
 
     assert response.status_code == 201
+
+
+# --- torch.load with weights_only=True in the sequential recommender -----------------------------------------
+
+
+@pytest.fixture
+def small_artifact():
+    import numpy as np
+
+    from recommend.ml.sequential.data import ItemVocabulary
+    from recommend.ml.sequential.pipeline import SequentialArtifact
+    from recommend.ml.sequential.sasrec import SASRecConfig
+    from recommend.ml.sequential.training import SASRecRecommender, TrainingConfig
+
+    vocabulary = ItemVocabulary(ids=[11, 12, 13])
+    config = SASRecConfig(n_items=3, hidden=8, heads=1, layers=1, max_length=4)
+    recommender = SASRecRecommender(config, TrainingConfig())
+    return SequentialArtifact(recommender, vocabulary, np.array([0.0, 3.0, 2.0, 1.0]))
+
+
+def test_a_sequential_artifact_loads_with_weights_only(small_artifact, tmp_path):
+    import torch
+
+    from recommend.ml.sequential.pipeline import SequentialArtifact
+
+    small_artifact.save(tmp_path / "model.pt")
+    torch.load(tmp_path / "model.pt", weights_only=True)  # plain types and tensors only
+    loaded = SequentialArtifact.load(tmp_path / "model.pt")
+
+    assert loaded.vocabulary.ids == [11, 12, 13] and list(loaded.popularity) == [0.0, 3.0, 2.0, 1.0]
+
+
+def test_an_older_sequential_artifact_with_a_numpy_popularity_still_loads(small_artifact, tmp_path):
+    import torch
+
+    from recommend.ml.sequential.pipeline import SequentialArtifact
+
+    torch.save(
+        {
+            "sasrec": small_artifact.recommender.model.state(),
+            "training": small_artifact.recommender.training.__dict__,
+            "item_ids": [11, 12, 13],
+            "popularity": small_artifact.popularity,  # a numpy array, as artifacts were written before
+        },
+        tmp_path / "old.pt",
+    )
+
+    assert list(SequentialArtifact.load(tmp_path / "old.pt").popularity) == [0.0, 3.0, 2.0, 1.0]
+
+
+class WritesAFile:
+    """Unpickling this creates a file: proof that loading ran code."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_a_sequential_artifact_with_code_in_it_is_refused_without_running_it(tmp_path):
+    import torch
+
+    from recommend.ml.sequential.pipeline import SequentialArtifact
+
+    marker = tmp_path / "ran"
+    torch.save({"sasrec": WritesAFile(marker)}, tmp_path / "evil.pt")
+    with pytest.raises(ValueError, match="sequential"):
+        SequentialArtifact.load(tmp_path / "evil.pt")
+
+    assert not marker.exists()
+
+
+def test_the_training_side_checkpoint_and_the_item_knn_baseline_load_without_pickle(small_artifact, tmp_path):
+    import numpy as np
+
+    from recommend.ml.sequential.baselines import ItemKNN
+    from recommend.ml.sequential.training import SASRecRecommender
+
+    small_artifact.recommender.save(tmp_path)
+    knn = ItemKNN(3, window=2).fit([[1, 2, 3], [2, 3]])
+    knn.save(tmp_path)
+
+    assert SASRecRecommender.load(tmp_path).model_config.n_items == 3
+    loaded = ItemKNN.load(tmp_path)
+    assert loaded.window == 2 and np.allclose(loaded.score([[1, 2]]), knn.score([[1, 2]]))
+    assert not list(tmp_path.glob("*.pkl"))

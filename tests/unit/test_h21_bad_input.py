@@ -5,7 +5,6 @@ a bound, counts under a concurrent duplicate, and what anonymous callers may see
 import json
 
 import pytest
-from django.db import DataError, connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -13,30 +12,17 @@ from catalog.importers import ImportAborted, ProductMapping
 from catalog.models import Interaction, Product, ProductAttributeValue
 from catalog.services import import_file
 from tests.factories import AttributeFactory, BrandFactory, InteractionFactory, ProductFactory, UserFactory
+from tests.fuzzing_edge_cases import database_refusing_nul
 
 pytestmark = pytest.mark.django_db
 
 DEEP = 10_000
 
 
-def _has_nul(value):
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list | tuple):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
 @pytest.fixture
 def nul_refusing_database():
     """The database refuses NUL bytes as PostgreSQL's driver does (SQLite would store them)."""
-
-    def refuse(execute, sql, params, many, context):
-        if _has_nul(params):
-            raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
-        return execute(sql, params, many, context)
-
-    with connection.execute_wrapper(refuse):
+    with database_refusing_nul():
         yield
 
 
@@ -469,3 +455,33 @@ def test_the_training_side_checkpoint_and_the_item_knn_baseline_load_without_pic
     loaded = ItemKNN.load(tmp_path)
     assert loaded.window == 2 and np.allclose(loaded.score([[1, 2]]), knn.score([[1, 2]]))
     assert not list(tmp_path.glob("*.pkl"))
+
+
+# --- the fuzzer's hand-written cases ----------------------------------------------------------------------------
+
+
+def test_the_fuzzers_nul_deep_and_repeated_cases_find_no_server_error(
+    staff, coloured_shirt, nul_refusing_database, monkeypatch
+):
+    from recommend.core import vectors
+    from tests.fakes import bag_of_words
+    from tests.fuzzing import FuzzReport, fuzzing_environment, run_edge_cases
+
+    monkeypatch.setattr(vectors, "encode_texts", bag_of_words)
+    roles = {"anonymous": {}, "staff": {"Authorization": f"Token {Token.objects.get_or_create(user=staff)[0].key}"}}
+    report = FuzzReport()
+    with fuzzing_environment() as log:
+        run_edge_cases(roles=roles, report=report, log=log)
+
+    assert report.edge_cases > 200 and report.server_errors == []
+
+
+def test_the_fuzzer_writes_each_kind_of_hostile_case():
+    from tests.fuzzing_edge_cases import api_edge_cases, storefront_edge_cases
+
+    schema = APIClient().get("/api/schema/", {"format": "json"}).json()
+    kinds = {case.name for case in api_edge_cases(schema)}
+    facets = list(storefront_edge_cases(category_url="/c/1/x/", attribute_id=1, brand_id=1))
+
+    assert kinds == {"nul-query", "repeated-query", "deep-json", "nul-body"}
+    assert {"/search/", "/c/1/x/"} <= {case.path for case in facets}

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def staff_client(client, staff):
-    """The checks are shown to staff only (anonymous callers get the status: tests/unit/test_h21_bad_input.py)."""
+    """The checks are shown to staff only (anonymous callers get the status: tests/unit/test_h21_exposure.py)."""
     client.force_login(staff)
     return client
 

@@ -1,11 +1,13 @@
 """API fuzzing, the longer run: every operation of the OpenAPI schema with more generated examples than the
-unit test (tests/unit/test_h14_fuzz.py), valid and invalid inputs, anonymous and with a staff token.
+unit test (tests/unit/test_h14_fuzz.py), valid and invalid inputs, anonymous and with a staff token; then the
+hand-written hostile cases (tests/fuzzing_edge_cases.py: NUL bytes in query parameters, JSON bodies and storefront
+facets, repeated parameters with a NUL first or last, JSON nested 10,000 deep) on every operation and page.
 
 A throw-away SQLite site with the built-in sample catalog (catalog/sample_data.py); requests go through the
 WSGI app in process (no server, nothing leaves the machine). Search runs the real text encoder.
 
 Run: .venv/bin/python benchmarks/fuzz.py [--examples 40] [--workdir DIR] [--quick]  (--quick: 3 examples, fuzz.quick.*)
-Writes fuzz.requests, fuzz.server_errors, fuzz.schema_violations (targets 0 and 0) and fuzz.operations
+Writes fuzz.requests, fuzz.server_errors, fuzz.schema_violations (targets 0 and 0), fuzz.edge_cases and fuzz.operations
 into benchmarks/results/fuzz.json, the failures found (if any) into fuzz.failures, and a table to fuzz.md.
 """
 
@@ -50,9 +52,13 @@ def main() -> None:
     token = prepare_site(workdir)
     sys.path.insert(0, str(ROOT))
     from tests.fuzzing import fuzz_api
+    from tests.fuzzing_edge_cases import database_refusing_nul
 
     started = time.monotonic()
-    report = fuzz_api(roles={"anonymous": {}, "staff": {"Authorization": f"Token {token}"}}, max_examples=args.examples)
+    with database_refusing_nul():  # SQLite would store a NUL byte that PostgreSQL refuses: fail as there
+        report = fuzz_api(
+            roles={"anonymous": {}, "staff": {"Authorization": f"Token {token}"}}, max_examples=args.examples
+        )
     seconds = time.monotonic() - started
     failures = report.server_errors + report.schema_violations
     for failure in failures[:50]:
@@ -69,6 +75,7 @@ def main() -> None:
         "|---|---|",
         f"| operations (every one in /api/schema/) | {report.operations} |",
         f"| requests (positive + negative, anonymous + staff) | {report.requests} |",
+        f"| of which hand-written (NUL, repeated parameters, deep JSON) | {report.edge_cases} |",
         f"| server errors (5xx other than a documented 503) | {len(report.server_errors)} |",
         f"| responses that break the schema | {len(report.schema_violations)} |",
     ]

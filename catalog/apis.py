@@ -16,15 +16,17 @@ from rest_framework.views import APIView
 
 from catalog.api_fields import RowIdRelatedField
 from catalog.filters import ProductFilter, StrictOrderingFilter
-from catalog.importers.base import RowInvalid
+from catalog.importers.base import RowInvalid, currency_code
 from catalog.importers.interactions import parse_timestamp
 from catalog.models import Brand, Interaction, Product
 from catalog.selectors import (
+    SKU_MAX_LENGTH,
     brand_list,
     db_id,
     product_detail_queryset,
     product_list,
     products_by_reference,
+    sku_reference,
 )
 from catalog.services import interactions_ingest, product_create, product_update
 from taxonomy.models import Category
@@ -100,9 +102,10 @@ class ProductInput(serializers.ModelSerializer):
         fields = ["sku", "title", "description", "brand", "price", "currency", "image_url", "category", "is_active"]
 
     def validate_currency(self, value: str) -> str:
-        if len(value) != 3 or not value.isalpha():
-            raise serializers.ValidationError("Use a 3-letter ISO currency code.")
-        return value.upper()
+        code = currency_code(value)
+        if code is None:
+            raise serializers.ValidationError("Use a 3-letter ISO currency code (A-Z).")
+        return code
 
 
 class ProductListApi(generics.ListCreateAPIView):
@@ -189,6 +192,7 @@ class ProductReferenceField(serializers.Field):
 
     default_error_messages = {
         "invalid": "Expected a product id (a positive integer).",
+        "invalid_sku": "Expected a SKU: text of up to {max_length} characters, without NUL bytes.",
         "does_not_exist": "No product with {by} {value!r}.",
     }
 
@@ -202,7 +206,9 @@ class ProductReferenceField(serializers.Field):
             if key is None:
                 self.fail("invalid")
         else:
-            key = str(data)
+            key = sku_reference(str(data) if isinstance(data, int) and not isinstance(data, bool) else data)
+            if key is None:
+                self.fail("invalid_sku", max_length=SKU_MAX_LENGTH)
         known = self.context.get("products")
         if known is None:
             known = products_by_reference({"product" if self.by == "pk" else "sku": key})

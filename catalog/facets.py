@@ -52,7 +52,8 @@ def facet_selection(params: QueryDict) -> FacetSelection:
     for raw in params.getlist("a")[:30]:
         attribute, _, value = raw.partition(":")
         attribute_id = db_id(attribute)
-        if attribute_id is not None and value.strip():
+        # A NUL byte cannot reach PostgreSQL (the driver refuses it): such a value names nothing, so it is ignored.
+        if attribute_id is not None and value.strip() and "\x00" not in value:
             values.setdefault(attribute_id, set()).add(value.strip()[:200])
     return FacetSelection(brands, prices, {k: frozenset(v) for k, v in values.items()})
 

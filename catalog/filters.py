@@ -38,8 +38,11 @@ class ProductFilter(django_filters.FilterSet):
         return products_matching_text(queryset, value)
 
     def filter_brand(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        # Repeated parameters (`brand=1&brand=acme`): the form field only sees the last one.
+        # Repeated parameters (`brand=1&brand=acme`): the form field only validated the last one, so each
+        # value is checked here (a NUL byte would reach the database, whose driver refuses it).
         values = self.data.getlist(name) if hasattr(self.data, "getlist") else [value]
+        if any("\x00" in ref for ref in values):
+            raise serializers.ValidationError({"brand": ["Null characters are not allowed."]})
         references = [ref for ref in values if ref.strip()]
         brands, unknown = brands_by_reference(references=references)
         if unknown:

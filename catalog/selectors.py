@@ -10,6 +10,7 @@ from catalog.brand_rules import brand_is_suspect
 from catalog.models import Brand, Interaction, Product, ProductAttributeValue, VisitorPreference
 from taxonomy.models import Category
 
+SKU_MAX_LENGTH = Product._meta.get_field("sku").max_length
 MAX_DB_ID = 2**63 - 1  # BigAutoField (and SQLite INTEGER): a larger id can name no row and overflows the driver
 
 
@@ -24,6 +25,14 @@ def db_id(value: Any) -> int | None:
     else:
         return None
     return number if 0 < number <= MAX_DB_ID else None
+
+
+def sku_reference(value: Any) -> str | None:
+    """`value` as a SKU to look up when it can be one: text up to the column's length without a NUL byte (which
+    the database driver refuses); else None."""
+    if not isinstance(value, str) or not value or len(value) > SKU_MAX_LENGTH or "\x00" in value:
+        return None
+    return value
 
 
 def db_ids(text: str) -> list[int]:
@@ -82,10 +91,10 @@ def products_by_reference(items: Any) -> dict[str, dict[Any, Product]]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        pk, sku = db_id(item.get("product")), item.get("sku")
+        pk, sku = db_id(item.get("product")), sku_reference(item.get("sku"))
         if pk is not None:
             ids.add(pk)
-        if isinstance(sku, str) and sku:
+        if sku is not None:
             skus.add(sku)
     return {
         "pk": Product.objects.in_bulk(ids) if ids else {},

@@ -5,7 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -164,14 +164,43 @@ def interactions_ingest(*, events: Sequence[dict[str, Any]]) -> dict[str, int]:
             timestamp=event.get("timestamp") or timezone.now(),
         )
     with transaction.atomic():
-        Interaction.objects.bulk_create(list(new.values()), ignore_conflicts=True)
-        purchases = sum(item.event == Interaction.Event.PURCHASE for item in new.values())
-        if new:
+        stored = _interactions_insert(list(new.values()))
+        purchases = sum(item.event == Interaction.Event.PURCHASE for item in stored)
+        if stored:
             transaction.on_commit(
-                lambda: interactions_imported.send(sender=Interaction, created=len(new), purchases=purchases)
+                lambda: interactions_imported.send(sender=Interaction, created=len(stored), purchases=purchases)
             )
     refused = sum(event["visitor_id"] in declined for event in events)
-    return {"created": len(new), "duplicates": len(events) - len(new) - refused, "declined": refused}
+    return {"created": len(stored), "duplicates": len(events) - len(stored) - refused, "declined": refused}
+
+
+def _interactions_insert(rows: list[Interaction]) -> list[Interaction]:
+    """Insert the rows and return those actually stored.
+
+    The event ids were checked just before, but another request may store the same id in between (a client
+    resending a batch at once): then the one bulk insert fails on the unique event_id and the rows go in one
+    at a time, each in its own savepoint, so exactly the rows this call stored are counted as created.
+    """
+    try:
+        with transaction.atomic():
+            Interaction.objects.bulk_create(rows)
+        return rows
+    except IntegrityError:
+        for row in rows:
+            row.pk = None  # a batch inserted before the failing one was rolled back with it
+    plain = [row for row in rows if not row.event_id]
+    Interaction.objects.bulk_create(plain)
+    stored = list(plain)
+    for row in rows:
+        if not row.event_id:
+            continue
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+            stored.append(row)
+        except IntegrityError:
+            continue  # another writer stored this event id first: a duplicate
+    return stored
 
 
 def personalisation_declined(visitor_ids: set[str]) -> set[str]:

@@ -4,7 +4,8 @@
   worker restarted.
 - `/readyz`: this instance can serve (readiness): database, cache, broker, active models, static manifest.
   Each check has a short timeout and reports `ok` and `ms`; any failure answers 503, so traffic goes
-  elsewhere until it recovers.
+  elsewhere until it recovers. Anyone gets the status; the checks (database vendor, error messages naming hosts
+  and ports) only staff, signed in or with a staff API token (`Authorization: Token ...`).
 """
 
 import time
@@ -15,9 +16,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import APIException
 
 from recommend.core.health import active_models_check
 
@@ -82,8 +85,23 @@ def run_check(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return {**result, "ms": round((time.monotonic() - started) * 1000, 1)}
 
 
+def may_see_checks(request: HttpRequest) -> bool:
+    """Staff by session or by API token. With the database down neither can be looked up: status only."""
+    try:
+        user = request.user if request.user.is_authenticated else None
+        if user is None and request.META.get("HTTP_AUTHORIZATION"):
+            authenticated = TokenAuthentication().authenticate(request)  # type: ignore[arg-type]
+            user = authenticated[0] if authenticated else None
+    except (APIException, DatabaseError):
+        return False
+    return bool(user is not None and user.is_active and user.is_staff)
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     checks = {name: run_check(check) for name, check in CHECKS.items()}
     ready = all(result["ok"] for result in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
+    if may_see_checks(request):
+        body["checks"] = checks
+    return JsonResponse(body, status=200 if ready else 503)

@@ -203,12 +203,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Proxies in front that append the client's address to X-Forwarded-For (nginx, a load balancer): 1 behind a
 # TLS proxy (BEHIND_TLS_PROXY), else 0, when X-Forwarded-For is the client's to forge and is ignored.
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", 1 if env_bool("BEHIND_TLS_PROXY", False) else 0))
+# Levels of arrays and objects a JSON body (API) or JSON line (importer) may nest; a taxonomy tree needs ~2 a level.
+JSON_MAX_DEPTH = int(os.environ.get("JSON_MAX_DEPTH", 64))
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # DRF's session authentication, plus a CSRF check on anonymous writes that carry cookies.
+        "config.authentication.CookieCsrfSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly"],
+    # JSON with a bound on nesting (JSON_MAX_DEPTH): 10,000 brackets are a 400, not a RecursionError.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "catalog.pagination.StandardPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -218,12 +227,16 @@ REST_FRAMEWORK = {
         "config.throttles.AnonThrottle",
         "config.throttles.UserThrottle",
         "config.throttles.ScopeThrottle",
+        "config.throttles.ItemCountThrottle",
     ],
     # Per client and scope; "off" (or API_THROTTLE=0 for all, as the load benchmarks do) switches one off.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("THROTTLE_ANON_RATE", "300/min"),
         "user": env_rate("THROTTLE_USER_RATE", "1200/min"),
         "classify": env_rate("THROTTLE_CLASSIFY_RATE", "30/min"),
+        # Items per account, whatever the batch sizes: one plain account cannot keep the model busy with 1,000-item
+        # batches at the request rate (30 x 1,000 a minute).
+        "classify_items": env_rate("THROTTLE_CLASSIFY_ITEMS_RATE", "3000/min"),
         "search": env_rate("THROTTLE_SEARCH_RATE", "60/min"),
     },
     # A client's address (anon and search buckets): REMOTE_ADDR, or with TRUSTED_PROXIES in front the

@@ -2,6 +2,9 @@
 /api/schema/) called through the WSGI app with generated valid and invalid inputs, once per role
 (anonymous, staff token), counting requests, server errors and responses that break the schema.
 
+Then the hand-written hostile cases of tests/fuzzing_edge_cases.py (NUL bytes, repeated parameters, JSON nested
+10,000 deep) go to every operation and to the storefront's filtered pages, once per role.
+
 Shared by the bounded test (tests/unit/test_h14_fuzz.py) and the longer run (benchmarks/fuzz.py). The
 caller sets Django up on a database it may write to. While fuzzing, throttles are off (the fuzzer is
 one client), jobs stay queued instead of running (a generated import would load a dataset), and the
@@ -29,6 +32,7 @@ class FuzzReport:
     by_status: dict[int, int] = field(default_factory=dict)
     # Operations a mode cannot generate for (no parameters to make invalid).
     unsatisfiable: list[str] = field(default_factory=list)
+    edge_cases: int = 0  # hand-written hostile requests sent (tests/fuzzing_edge_cases.py)
 
     def summary(self) -> dict[str, float]:
         return {
@@ -36,6 +40,7 @@ class FuzzReport:
             "fuzz.operations": float(self.operations),
             "fuzz.server_errors": float(len(self.server_errors)),
             "fuzz.schema_violations": float(len(self.schema_violations)),
+            "fuzz.edge_cases": float(self.edge_cases),
         }
 
 
@@ -62,7 +67,7 @@ def fuzzing_environment() -> Iterator[ErrorLog]:
 
     rest = {
         **_rest_framework_settings(),
-        "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None, "classify": None, "search": None},
+        "DEFAULT_THROTTLE_RATES": dict.fromkeys(["anon", "user", "classify", "classify_items", "search"]),
     }
     dispatch = jobs.job_dispatch
     jobs.job_dispatch = lambda **kwargs: None  # type: ignore[assignment]
@@ -150,10 +155,48 @@ def run_operation(
         report.unsatisfiable.append(f"{operation.method.upper()} {operation.path} ({mode.value})")
 
 
+def run_edge_cases(*, roles: dict[str, dict[str, str]], report: FuzzReport, log: ErrorLog) -> None:
+    """The hand-written hostile cases for each role; a 5xx other than a documented 503 is a server error."""
+    from django.test import Client
+
+    from catalog.models import Brand
+    from taxonomy.models import AttributeNode, Category
+    from tests.fuzzing_edge_cases import api_edge_cases, send, storefront_edge_cases
+
+    schema = Client().get("/api/schema/", {"format": "json"}).json()
+    category = Category.objects.filter(is_active=True).first()
+    attribute = AttributeNode.objects.filter(kind=AttributeNode.Kind.ATTRIBUTE).values_list("pk", flat=True).first()
+    storefront = storefront_edge_cases(
+        category_url=category.get_absolute_url() if category else None,
+        attribute_id=attribute or 1,
+        brand_id=Brand.objects.values_list("pk", flat=True).first() or 1,
+    )
+    cases = [*api_edge_cases(schema), *storefront]
+    for role, headers in roles.items():
+        client = Client(raise_request_exception=False)
+        for case in cases:
+            log.last = ""
+            response = send(client, case, headers)
+            report.requests += 1
+            report.edge_cases += 1
+            report.by_status[response.status_code] = report.by_status.get(response.status_code, 0) + 1
+            if response.status_code >= 500 and response.status_code not in EXPECTED_5XX:
+                error = log.last or response.content[:DETAIL_CHARS].decode(errors="replace")
+                where = {"operation": f"{case.method.upper()} {case.path}", "role": role, "mode": case.name}
+                report.server_errors.append(
+                    {**where, "status": response.status_code, "error": f"{error} (query {case.query!r})"}
+                )
+
+
 def fuzz_api(
-    *, roles: dict[str, dict[str, str]], max_examples: int, modes: tuple[str, ...] = ("positive", "negative")
+    *,
+    roles: dict[str, dict[str, str]],
+    max_examples: int,
+    modes: tuple[str, ...] = ("positive", "negative"),
+    edge_cases: bool = True,
 ) -> FuzzReport:
-    """Fuzz every operation for each role (name -> request headers) and generation mode."""
+    """Fuzz every operation for each role (name -> request headers) and generation mode, then (`edge_cases`)
+    send the hand-written hostile cases."""
     import schemathesis
     from schemathesis import GenerationMode
 
@@ -176,4 +219,6 @@ def fuzz_api(
                         report=report,
                         log=log,
                     )
+        if edge_cases:
+            run_edge_cases(roles=roles, report=report, log=log)
     return report

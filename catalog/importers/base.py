@@ -4,6 +4,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
@@ -14,6 +15,8 @@ from typing import IO, Any, Protocol
 
 from django.db import transaction
 from tqdm import tqdm
+
+from config.json_bounds import JSONTooDeep, json_loads_bounded
 
 Row = dict[str, Any]
 ProgressCallback = Callable[[float, str], None]
@@ -159,7 +162,10 @@ def read_rows(path: Path, *, fieldnames: list[str] | None = None) -> Iterator[tu
                 if not line.strip():
                     continue
                 try:
-                    value = json.loads(line)
+                    value = json_loads_bounded(line)
+                except JSONTooDeep as deep:
+                    yield number, {"__error__": f"invalid JSON: {deep}"}
+                    continue
                 except json.JSONDecodeError as error:
                     yield number, {"__error__": f"invalid JSON: {error.msg} at column {error.colno}"}
                     continue
@@ -224,6 +230,30 @@ def read_csv_rows(handle: IO[str], *, fieldnames: list[str] | None) -> Iterator[
         yield number, row
 
 
+def nul_column(row: Row) -> str | None:
+    """The first column holding a NUL byte anywhere in its value (or its name), else None. PostgreSQL's driver
+    refuses NUL in text, so such a row would fail its whole batch with a traceback instead of one reported row."""
+    for column, value in row.items():
+        stack = [column, value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str) and "\x00" in item:
+                return str(column).replace("\x00", "\\x00")
+            if isinstance(item, dict):
+                stack.extend(item.keys())
+                stack.extend(item.values())
+            elif isinstance(item, list | tuple):
+                stack.extend(item)
+    return None
+
+
+def check_row_text(row: Row) -> None:
+    """RowInvalid for a row with a NUL byte (rows already marked bad by the reader keep their own reason)."""
+    column = None if "__error__" in row else nul_column(row)
+    if column is not None:
+        raise RowInvalid(column, "contains a NUL byte (\\x00), which cannot be stored")
+
+
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
@@ -237,6 +267,16 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 def clean_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
+
+
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def currency_code(value: str) -> str | None:
+    """An ISO 4217 code in upper case ("eur" -> "EUR"), or None: three ASCII letters only ("ßßß" and "ÉÉÉ" are
+    letters to `str.isalpha`, and "ß".upper() is two letters)."""
+    code = value.strip().upper()
+    return code if CURRENCY_CODE.fullmatch(code) else None
 
 
 def parse_decimal(value: Any, column: str) -> Decimal | None:
@@ -295,6 +335,7 @@ def run_import(
                 records = []
                 for number, row in batch:
                     try:
+                        check_row_text(row)
                         records.append(writer.parse(number, row))
                     except RowInvalid as invalid:
                         report.errors.append(RowError(report.file, number, invalid.column, invalid.reason))

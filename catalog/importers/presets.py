@@ -36,6 +36,11 @@ def count_rows(path: Path, header: bool = True) -> int:
         return sum(1 for _ in csv.reader(handle)) - (1 if header else 0)
 
 
+# The most rows a `limit` may ask for: far past any file here, and well inside islice's range (a limit of 1e30
+# was accepted by the API and failed in the worker).
+IMPORT_LIMIT_MAX = 1_000_000_000
+
+
 def limited(rows: Iterator[tuple[int, Row]], limit: int | None) -> Iterator[tuple[int, Row]]:
     return islice(rows, limit) if limit else rows
 

@@ -23,6 +23,7 @@ from catalog.importers.base import (
     RowError,
     RowInvalid,
     clean_text,
+    currency_code,
     parse_decimal,
     run_import,
 )
@@ -93,6 +94,30 @@ def _field(row: Row, mapping: ProductMapping, name: str) -> tuple[str, str]:
     return column, clean_text(row.get(column)) if column else ""
 
 
+ATTRIBUTES_COLUMN = "__attributes__"  # {name: value} a preset's transform (or a JSON line) adds to the columns
+
+
+def extra_attributes(value: Any) -> dict[str, str]:
+    """`{name: text or number}` as attribute values; RowInvalid for anything else (a list, nested objects)."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RowInvalid(
+            ATTRIBUTES_COLUMN, f"must be an object of attribute names and values, not {type(value).__name__}"
+        )
+    attributes = {}
+    for name, raw in value.items():
+        if raw is None or raw == "":
+            continue
+        if not isinstance(raw, str | int | float):  # bool is an int
+            raise RowInvalid(ATTRIBUTES_COLUMN, f"the value of {str(name)[:80]!r} must be text or a number")
+        text = ("true" if raw else "false") if isinstance(raw, bool) else clean_text(raw)[:1000]
+        label = clean_text(name)[:255]
+        if label and text:
+            attributes[label] = text
+    return attributes
+
+
 def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> ProductRecord:
     if "__error__" in row:
         raise RowInvalid(row.get("__error_column__", "(row)"), row["__error__"])
@@ -111,9 +136,10 @@ def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> Product
     price_column, price_text = _field(row, mapping, "price")
     price = parse_decimal(price_text, price_column)
     currency_column, currency = _field(row, mapping, "currency")
-    currency = (currency or mapping.default_currency).upper()
-    if len(currency) != 3 or not currency.isalpha():
-        raise RowInvalid(currency_column or "currency", f"{currency!r} is not a 3-letter currency code")
+    code = currency_code(currency or mapping.default_currency)
+    if code is None:
+        raise RowInvalid(currency_column or "currency", f"{currency!r} is not a 3-letter currency code (A-Z)")
+    currency = code
     image_column, image_url = _field(row, mapping, "image_url")
     if image_url:
         try:
@@ -130,7 +156,7 @@ def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> Product
         for column, spec in mapping.attributes.items()
         if clean_text(row.get(column))
     }
-    attributes.update({k: v for k, v in row.get("__attributes__", {}).items() if v})
+    attributes.update(extra_attributes(row.get("__attributes__")))
     brand = _field(row, mapping, "brand")[1][:255]
     original_brand = clean_text(row.get("__brand_original__", brand))
     rejected = original_brand if original_brand and brand_is_suspect(original_brand) else ""

@@ -57,6 +57,13 @@ class ClassifyApi(APIView):
 
     permission_classes = [IsAuthenticated]
     throttle_scope = "classify"  # a request may run the model over 1,000 items (config/throttles.py)
+    throttle_item_scope = "classify_items"  # so each account also has a budget of items
+
+    @staticmethod
+    def throttle_item_count(request: Request) -> int:
+        """Items the request asks the model about (a batch too large is a 400 and counts as one)."""
+        data = request.data
+        return len(data) if isinstance(data, list) and len(data) <= CLASSIFY_BATCH_MAX else 1
 
     @extend_schema(request=ClassifyInput(many=True), responses={200: ClassifyOutput})
     def post(self, request: Request) -> Response:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 
+from catalog.importers.presets import IMPORT_LIMIT_MAX
 from catalog.services import import_preset
 from recommend.core.jobs import NoParams, job_handler
 from recommend.core.progress import ProgressCallback
@@ -24,6 +25,8 @@ class ImportParams:
     def validate(self) -> None:
         if not self.preset:
             raise ValueError("preset: this field is required.")
+        if self.limit is not None and not 1 <= self.limit <= IMPORT_LIMIT_MAX:
+            raise ValueError(f"limit: must be between 1 and {IMPORT_LIMIT_MAX}.")
 
 
 @job_handler(Job.Kind.IMPORT, queue="default", params=ImportParams, label="Catalog import")

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.importers.presets import PRESETS
+from catalog.importers.presets import IMPORT_LIMIT_MAX, PRESETS
 from recommend.core.jobs import job_cancel, job_create, job_enqueue_failed
 from recommend.models import Job
 
@@ -92,7 +92,7 @@ class JobListApi(generics.ListAPIView):
 
     class JobStartInput(serializers.Serializer):
         preset = serializers.ChoiceField(choices=sorted(PRESETS))
-        limit = serializers.IntegerField(required=False, min_value=1)
+        limit = serializers.IntegerField(required=False, min_value=1, max_value=IMPORT_LIMIT_MAX)
         strict = serializers.BooleanField(default=False)
 
     def get_queryset(self) -> QuerySet[Job]:

@@ -5,7 +5,7 @@ co-occurrence with each history item, the latest history items weighing most (re
 on Amazon Beauty this simple model is a strong baseline that a transformer has to beat.
 """
 
-import pickle
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -96,10 +96,17 @@ class ItemKNN:
         return np.asarray((self.history_weights(histories) @ self.similarity).todense())
 
     def save(self, folder: Path) -> None:
-        with open(folder / "itemknn.pkl", "wb") as handle:
-            pickle.dump(self, handle)
+        """The settings as JSON and the similarity as a sparse .npz: data only, no pickle to run code on load."""
+        settings = {"n_items": self.n_items, "window": self.window, "gap_decay": self.gap_decay}
+        settings.update(alpha=self.alpha, recency=self.recency)
+        (folder / "itemknn.json").write_text(json.dumps(settings))
+        sp.save_npz(folder / "itemknn_similarity.npz", self.similarity)
 
     @classmethod
     def load(cls, folder: Path) -> "ItemKNN":
-        with open(folder / "itemknn.pkl", "rb") as handle:
-            return pickle.load(handle)
+        if not (folder / "itemknn.json").exists():
+            raise ValueError(f"No item-kNN in {folder} (a pickled itemknn.pkl from before is not read: refit it).")
+        settings = json.loads((folder / "itemknn.json").read_text())
+        model = cls(settings.pop("n_items"), **settings)
+        model.similarity = sp.load_npz(folder / "itemknn_similarity.npz").tocsr()  # allow_pickle stays False
+        return model

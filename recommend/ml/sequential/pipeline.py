@@ -14,6 +14,7 @@ import torch
 
 from recommend.ml.common.device import DeviceLike
 from recommend.ml.sequential.baselines import ItemKNN, Popularity
+from recommend.ml.sequential.checkpoint import checkpoint_load
 from recommend.ml.sequential.data import ItemVocabulary, item_popularity, leave_one_out
 from recommend.ml.sequential.evaluation import hit_ndcg, rank_all
 from recommend.ml.sequential.sasrec import SASRec, SASRecConfig
@@ -34,20 +35,28 @@ class SequentialArtifact:
                 "sasrec": self.recommender.model.state(),
                 "training": self.recommender.training.__dict__,
                 "item_ids": list(self.vocabulary.ids),
-                "popularity": self.popularity,
+                "popularity": torch.as_tensor(np.asarray(self.popularity, dtype=np.float64)),
             },
             path,
         )
 
     @classmethod
     def load(cls, path: Path, device: DeviceLike = "cpu") -> "SequentialArtifact":
-        """Read the artifact (CPU tensors, whichever device trained it) and put the model on `device`."""
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        """Read the artifact (CPU tensors, whichever device trained it) and put the model on `device`.
+
+        Read with weights_only=True (recommend/ml/sequential/checkpoint.py): a file holding anything but
+        tensors and plain values is a ValueError, never code that runs.
+        """
+        state = checkpoint_load(path)
+        if not isinstance(state.get("sasrec"), dict) or "training" not in state or "item_ids" not in state:
+            raise ValueError(f"{Path(path).name} is not a sequential recommender artifact (keys missing)")
+        popularity = state["popularity"]
+        popularity = popularity.numpy() if isinstance(popularity, torch.Tensor) else np.asarray(popularity)
         recommender = SASRecRecommender(
             SASRecConfig(**state["sasrec"]["config"]), TrainingConfig(**state["training"]), device
         )
         recommender.model = SASRec.from_state(state["sasrec"]).to(recommender.device)
-        return cls(recommender, ItemVocabulary(ids=state["item_ids"]), np.asarray(state["popularity"]))
+        return cls(recommender, ItemVocabulary(ids=list(state["item_ids"])), popularity)
 
 
 def _measure(

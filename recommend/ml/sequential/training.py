@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from recommend.ml.common.device import DeviceLike, module_device, torch_device
+from recommend.ml.sequential.checkpoint import checkpoint_load
 from recommend.ml.sequential.data import pad_right, training_windows
 from recommend.ml.sequential.evaluation import hit_ndcg, rank_all
 from recommend.ml.sequential.sasrec import SASRec, SASRecConfig
@@ -179,7 +180,7 @@ class SASRecRecommender:
 
     @classmethod
     def load(cls, folder: Path, device: DeviceLike = "cpu") -> "SASRecRecommender":
-        state = torch.load(folder / "sasrec.pt", map_location="cpu", weights_only=False)
+        state = checkpoint_load(folder / "sasrec.pt")
         recommender = cls(SASRecConfig(**state["config"]), TrainingConfig(**state["training"]), device)
         recommender.model = SASRec.from_state(state).to(recommender.device)
         recommender.report = TrainingReport(**state["report"])

@@ -2,6 +2,7 @@
 need the CSRF token), and sequential recommender artifacts that load without running code."""
 
 import pytest
+from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -57,10 +58,10 @@ def test_readyz_hides_a_failing_checks_message_from_anonymous_callers(client, mo
 
 @pytest.fixture
 def browser(product):
-    """A shopper's browser: a session cookie from an earlier page, and CSRF checks as a real browser gets them."""
+    """A shopper's browser: a visitor cookie from an earlier page, and CSRF checks as a real browser gets them."""
     client = APIClient(enforce_csrf_checks=True)
-    client.get(product.get_absolute_url())  # a product page view starts the visitor's session
-    assert client.cookies.get("sessionid")
+    client.get(product.get_absolute_url())  # a product page view gives the visitor their cookie
+    assert client.cookies.get(settings.VISITOR_COOKIE_NAME)
     return client
 
 

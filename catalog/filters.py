@@ -26,10 +26,23 @@ class ProductFilter(django_filters.FilterSet):
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", min_value=0)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", min_value=0)
     q = django_filters.CharFilter(method="filter_text", max_length=200, help_text="Words in the title or brand.")
+    sku = django_filters.CharFilter(
+        method="filter_sku",
+        help_text="Your SKUs, exact: `sku=A1` or several at once, `sku=A1,B2` or `sku=A1&sku=B2` (up to 200).",
+    )
 
     class Meta:
         model = Product
-        fields = ["category", "brand", "min_price", "max_price", "q"]
+        fields = ["category", "brand", "min_price", "max_price", "q", "sku"]
+
+    def filter_sku(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
+        values = self.data.getlist(name) if hasattr(self.data, "getlist") else [value]
+        skus = [sku.strip() for raw in values for sku in raw.split(",") if sku.strip()]
+        if any("\x00" in sku for sku in skus):
+            raise serializers.ValidationError({"sku": ["Null characters are not allowed."]})
+        if len(skus) > 200:
+            raise serializers.ValidationError({"sku": [f"At most 200 SKUs per request, not {len(skus)}."]})
+        return queryset.filter(sku__in=skus)
 
     def filter_category(self, queryset: QuerySet[Product], name: str, value: Category) -> QuerySet[Product]:
         return products_in_subtree(queryset, value)

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.cache import cache
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.views.decorators.cache import never_cache
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import APIException
@@ -105,3 +105,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if may_see_checks(request):
         body["checks"] = checks
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on every site whatever the page says: the shop's icon, not a 404 (the
+    static URL is resolved per request, so a missing collectstatic manifest never breaks URL loading)."""
+    return HttpResponsePermanentRedirect(staticfiles_storage.url("img/favicon.svg"))

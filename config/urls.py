@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from catalog import urls as catalog_urls
 from config.api_root import ApiRootApi
-from config.health import healthz, readyz
+from config.health import favicon, healthz, readyz
 from recommend import urls as recommend_urls
 from taxonomy import urls as taxonomy_urls
 
@@ -19,6 +19,8 @@ handler500 = "config.middleware.server_error"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    # Browsers ask for /favicon.ico on every site whatever the page says: the shop's icon, not a 404.
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

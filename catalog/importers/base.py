@@ -47,6 +47,7 @@ class DataQuality:
     rejected_values: dict[str, int] = field(default_factory=dict)
     has_price_column: bool = True
     has_brand_column: bool = True
+    placeholder_categories: int = 0  # rows whose category was only "missing", "nan", "unknown", ...
 
     def count(self, *, has_price: bool, brand: str, brand_note: str, rejected_value: str) -> None:
         self.products += 1
@@ -71,6 +72,11 @@ class DataQuality:
             notes.append(
                 f"{self.brands_rejected} brand values were a colour or a fit and were not used as brands; "
                 f"{self.brands_from_title} brands were taken from the title instead."
+            )
+        if self.placeholder_categories:
+            notes.append(
+                f'{self.placeholder_categories} rows named a placeholder category ("missing", "nan", '
+                '"unknown", ...) and were left uncategorised for the classifier.'
             )
         return notes
 
@@ -265,8 +271,21 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield batch
 
 
+# R's and some spreadsheet exports write non-ASCII characters as literal `<U+00AE>` escapes.
+UNICODE_ESCAPE = re.compile(r"<U\+([0-9A-Fa-f]{4,6})>")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
 def clean_text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    """The cell as text, trimmed, with literal `<U+00AE>` escapes turned back into their characters."""
+    if value is None:
+        return ""
+    text = str(value).strip()
+    return UNICODE_ESCAPE.sub(_unescape, text) if "<U+" in text else text
 
 
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")

@@ -118,6 +118,17 @@ def extra_attributes(value: Any) -> dict[str, str]:
     return attributes
 
 
+# Category names a source writes for "no category": the path ends before them (no category called "missing").
+PLACEHOLDER_CATEGORIES = frozenset({"missing", "nan", "none", "null", "n/a", "na", "undefined", "unknown", "-", "?"})
+
+
+def category_path_until_placeholder(path: tuple[str, ...]) -> tuple[str, ...]:
+    for depth, name in enumerate(path):
+        if name.strip().lower() in PLACEHOLDER_CATEGORIES:
+            return path[:depth]
+    return path
+
+
 def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> ProductRecord:
     if "__error__" in row:
         raise RowInvalid(row.get("__error_column__", "(row)"), row["__error__"])
@@ -151,6 +162,7 @@ def parse_product_row(number: int, row: Row, mapping: ProductMapping) -> Product
         path = tuple(clean_text(part) for part in path_value if clean_text(part))
     else:
         path = tuple(p.strip() for p in clean_text(path_value).split(mapping.category_separator) if p.strip())
+    path = category_path_until_placeholder(path)
     attributes = {
         spec.name: clean_text(row.get(column))[:1000]
         for column, spec in mapping.attributes.items()
@@ -220,6 +232,8 @@ class ProductWriter:
     def parse(self, number: int, row: Row) -> ProductRecord:
         record = parse_product_row(number, row, self.mapping)
         self.check_repeated_sku(number, record.sku)
+        raw_path = row.get(self.mapping.columns.get("category_path", ""), "")
+        self.quality.placeholder_categories += bool(raw_path) and not record.category_path
         self.quality.count(
             has_price=record.price is not None,
             brand=record.brand,

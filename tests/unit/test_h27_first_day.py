@@ -1,0 +1,48 @@
+"""Issue 27, first day: SKUs wherever ids are, and source-data quirks caught at import."""
+
+import pytest
+
+from catalog.models import Product
+from catalog.services import import_file
+from taxonomy.models import Category
+from tests.factories import ProductFactory
+from tests.unit.test_importers import product_mapping, write
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_products_api_finds_products_by_sku(api_client):
+    a, b, _ = ProductFactory(sku="A-1"), ProductFactory(sku="B-2"), ProductFactory(sku="C-3")
+
+    one = api_client.get("/api/v1/products/", {"sku": "B-2"}).json()
+    several = api_client.get("/api/v1/products/?sku=A-1,B-2&sku=nope").json()
+
+    assert [p["id"] for p in one["results"]] == [b.pk]
+    assert sorted(p["id"] for p in several["results"]) == sorted([a.pk, b.pk])
+    too_many = api_client.get("/api/v1/products/", {"sku": ",".join(f"s{n}" for n in range(201))})
+    assert too_many.status_code == 400 and "At most 200 SKUs" in too_many.json()["sku"][0]
+
+
+def test_literal_unicode_escapes_are_decoded_and_placeholder_categories_left_empty(tmp_path):
+    csv = (
+        "sku,title,brand,price,path\n"
+        "E1,Nutella<U+00AE> spread 400 g,Ferrero,3.5,Food > Spreads\n"
+        "E2,Plain oats,Oaty,2,missing\n"
+        "E3,Rye bread,Baker,2,Food > NaN\n"
+    )
+    report = import_file(path=write(tmp_path, "p.csv", csv), kind="products", mapping=product_mapping())
+
+    assert Product.objects.get(sku="E1").title == "Nutella\u00ae spread 400 g"
+    assert Product.objects.get(sku="E2").source_category_path == ""
+    assert Product.objects.get(sku="E3").source_category_path == "Food"
+    assert not Category.objects.filter(name__iexact="missing").exists()
+    assert not Category.objects.filter(name__iexact="nan").exists()
+    assert report.quality.placeholder_categories == 1
+    assert any("placeholder category" in note for note in report.quality.notes())
+
+
+def test_the_favicon_is_the_shops_icon_not_a_404(client):
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 301 and response["Location"].endswith("img/favicon.svg")
+    assert 'rel="icon"' in client.get("/").content.decode()

@@ -29,6 +29,12 @@ class SearchOutput(serializers.Serializer):
     query = serializers.CharField()
     total = serializers.IntegerField(help_text="Distinct matching listings (0 when nothing is relevant).")
     total_capped = serializers.BooleanField(help_text="True when the total stops at SEARCH_CANDIDATES per ranking.")
+    match = serializers.ChoiceField(
+        choices=["all_words", "closest", "none"],
+        help_text="all_words: the first `exact` results hold every word of the query; closest: no product does, "
+        "these are the nearest by words or meaning (say so to the shopper); none: nothing relevant.",
+    )
+    exact = serializers.IntegerField(help_text="How many results hold every word of the query (they come first).")
     page = serializers.IntegerField()
     page_size = serializers.IntegerField()
     results = serializers.ListField(
@@ -68,6 +74,8 @@ class SearchApi(APIView):
                 "query": data["q"],
                 "total": found["total"],
                 "total_capped": found["total_capped"],
+                "match": found["match"],
+                "exact": found["exact"],
                 "page": data["page"],
                 "page_size": size,
                 "results": results,

@@ -71,11 +71,19 @@ def product_search_page(
     *, query: str, limit: int = 24, offset: int = 0, category_id: int | None = None
 ) -> dict[str, Any]:
     """One page of hits with `total` (distinct listings that match) and `total_capped` (the total
-    counts only the first SEARCH_CANDIDATES of each ranking, so there may be more).
+    counts only the first SEARCH_CANDIDATES of each ranking, so there may be more), `match` ("all_words" when
+    some listing holds every word of the query, "closest" when only near items were found, "none") and `exact`
+    (how many hold every word; they come first).
     """
     ranking = search_ranking(query=query, category_id=category_id)
     hits = search_hits(ranking, ranking["ids"][offset : offset + limit])
-    return {"total": len(ranking["ids"]), "total_capped": ranking["capped"], "hits": hits}
+    return {
+        "total": len(ranking["ids"]),
+        "total_capped": ranking["capped"],
+        "hits": hits,
+        "match": ranking["match"],
+        "exact": ranking["exact"],
+    }
 
 
 def search_ranking(*, query: str, category_id: int | None = None) -> dict[str, Any]:
@@ -110,12 +118,42 @@ def search_ranking(*, query: str, category_id: int | None = None) -> dict[str, A
     for rank, (pk, _) in enumerate(semantic):
         scores[pk] = scores.get(pk, 0.0) + 1.0 / (RRF_K + rank)
         sources.setdefault(pk, set()).add("semantic")
+    complete = products_with_every_word(query, live.filter(pk__in=found))
     distinct, shown = [], set()
-    for pk in sorted(found, key=lambda pk: (-scores[pk], pk)):
+    # Listings that hold every word of the query come first ("red dress": the red dresses before "Red Rose"
+    # nightwear); the rest are the closest items, and the page says no product matches when only they exist.
+    for pk in sorted(found, key=lambda pk: (pk not in complete, -scores[pk], pk)):
         if found[pk] not in shown:
             shown.add(found[pk])
             distinct.append(pk)
-    return {"ids": distinct, "scores": scores, "sources": sources, "capped": capped}
+    exact = sum(pk in complete for pk in distinct)
+    match = "none" if not distinct else ("all_words" if exact else "closest")
+    return {"ids": distinct, "scores": scores, "sources": sources, "capped": capped, "exact": exact, "match": match}
+
+
+def _word_forms(word: str) -> set[str]:
+    """A word and its plain singular ("covers" -> "cover", "dresses" -> "dress"), for matching query words."""
+    forms = {word}
+    if len(word) > 3 and word.endswith("es"):
+        forms.add(word[:-2])
+    if len(word) > 2 and word.endswith("s"):
+        forms.add(word[:-1])
+    return forms
+
+
+def products_with_every_word(query: str, products: Any) -> set[int]:
+    """Ids among `products` whose title, brand or category name holds every word of `query` (singular or
+    plural alike): what a shopper means by a match. A query of no words matches nothing."""
+    wanted = [_word_forms(w) for w in WORD.findall(segment_cjk(query).casefold()) if len(w) > 1 or w.isdigit()]
+    if not wanted:
+        return set()
+    complete = set()
+    for pk, title, brand, category in products.values_list("pk", "title", "brand__name", "category__name"):
+        text = segment_cjk(" ".join(filter(None, (title, brand, category)))).casefold()
+        have = set().union(*(_word_forms(w) for w in WORD.findall(text))) if text else set()
+        if all(forms & have for forms in wanted):
+            complete.add(pk)
+    return complete
 
 
 def search_hits(ranking: dict[str, Any], chosen: list[int]) -> list[dict[str, Any]]:

@@ -46,3 +46,38 @@ def test_the_favicon_is_the_shops_icon_not_a_404(client):
 
     assert response.status_code == 301 and response["Location"].endswith("img/favicon.svg")
     assert 'rel="icon"' in client.get("/").content.decode()
+
+
+@pytest.fixture
+def wardrobe(monkeypatch, tree):
+    from recommend.core import vectors
+    from recommend.similarity.services import similarity_build
+    from tests.fakes import bag_of_words
+
+    monkeypatch.setattr(vectors, "encode_texts", lambda texts, progress=None: bag_of_words(texts))
+    made = {
+        "dress": ProductFactory(title="Red summer dress", category=tree["women"]),
+        "dresses": ProductFactory(title="Floral dresses pack red", category=tree["women"]),
+        "rose": ProductFactory(title="Red Rose nightwear", category=tree["women"]),
+        "ipad": ProductFactory(title="iPad cover leather", category=tree["electronics"]),
+    }
+    similarity_build(progress=lambda fraction, message: None)
+    return made
+
+
+def test_listings_with_every_word_come_first_and_the_rest_are_called_closest(client, wardrobe):
+    red_dress = client.get("/api/v1/search", {"q": "red dress"}).json()
+    ids = [hit["id"] for hit in red_dress["results"]]
+
+    assert red_dress["match"] == "all_words" and red_dress["exact"] == 2
+    assert set(ids[:2]) == {wardrobe["dress"].pk, wardrobe["dresses"].pk}  # "dresses" counts as "dress"
+    assert ids.index(wardrobe["rose"].pk) > 1
+
+
+def test_a_search_with_no_complete_match_says_so_and_offers_the_closest(client, wardrobe):
+    body = client.get("/api/v1/search", {"q": "iphone cover"}).json()
+    page = client.get("/search/", {"q": "iphone cover"}).content.decode()
+
+    assert body["match"] == "closest" and body["exact"] == 0
+    assert [hit["id"] for hit in body["results"]][0] == wardrobe["ipad"].pk
+    assert "No product matches every word of “iphone cover”" in page

@@ -22,7 +22,7 @@ ACTIVE = (Job.Status.QUEUED, Job.Status.RUNNING)
 
 def trainable_products() -> int:
     """Labelled products outside the fixed held-out set: what a training without a limit learns from."""
-    return sum(1 for pk, _ in labelled_rows() if not is_heldout(pk))
+    return sum(1 for _, _, title in labelled_rows() if not is_heldout(title))
 
 
 def form_defaults(available: int) -> dict[str, Any]:

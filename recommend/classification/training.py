@@ -19,8 +19,8 @@ from django.conf import settings
 
 from recommend.classification.evaluation import (
     EvaluationSet,
+    LabelledRow,
     active_metrics,
-    candidate_metrics,
     evaluation_set,
     is_heldout,
     labelled_rows,
@@ -28,13 +28,14 @@ from recommend.classification.evaluation import (
 )
 from recommend.classification.selectors import category_label, category_parents, load_classifier
 from recommend.classification.training_plan import EtaProgress, timing_metrics, training_estimate
+from recommend.classification.versus_baseline import candidate_against_baseline, store_and_activate
 from recommend.core.progress import ProgressCallback, no_progress
 from recommend.core.registry import (
-    model_version_activate,
     model_version_create,
     model_version_mark,
     model_version_save_artifact,
 )
+from recommend.ml.common.comparison import Comparison
 from recommend.models import ModelVersion
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def balanced_sample(labels: Sequence[tuple[str, ...]], limit: int, seed: int = 1
 
 
 def training_examples(
-    *, limit: int | None = None, rows: Sequence[tuple[int, int]] | None = None
+    *, limit: int | None = None, rows: Sequence[LabelledRow] | None = None
 ) -> tuple[list[int], list[str], list[tuple[str, ...]]]:
     """(product ids, texts, id-path labels) to train on: labelled products outside the fixed held-out set.
 
@@ -82,12 +83,12 @@ def training_examples(
     """
     parents = category_parents()
     depth = settings.CLASSIFIER_MAX_DEPTH
-    rows = [row for row in (labelled_rows() if rows is None else rows) if not is_heldout(row[0])]
-    labels = [category_label(category_id, parents, depth) for _, category_id in rows]
+    rows = [row for row in (labelled_rows() if rows is None else rows) if not is_heldout(row[2])]
+    labels = [category_label(category_id, parents, depth) for _, category_id, _ in rows]
     if limit:
         chosen = balanced_sample(labels, limit)
         rows, labels = [rows[i] for i in chosen], [labels[i] for i in chosen]
-    ids = [pk for pk, _ in rows]
+    ids = [pk for pk, _, _ in rows]
     return ids, texts_of(ids), labels
 
 
@@ -136,15 +137,17 @@ def training_set(*, limit: int | None) -> TrainingSet:
 
 
 def version_metrics(
-    model: Any, evaluation: EvaluationSet, active: ModelVersion | None, progress: ProgressCallback
-) -> dict[str, Any]:
-    """The new model and the active version, both scored now on the same fixed held-out set (live tree)."""
+    model: Any, data: TrainingSet, active: ModelVersion | None, progress: ProgressCallback
+) -> tuple[dict[str, Any], Comparison | None]:
+    """The new model, the TF-IDF baseline and the active version, all scored now on the same fixed held-out set
+    (live tree); with the new model's comparison against the baseline."""
+    evaluation = data.evaluation
     progress(0.0, f"evaluating the new version on {len(evaluation.ids):,} held-out products")
-    metrics = candidate_metrics(model, evaluation)
+    metrics, comparison = candidate_against_baseline(model, data.texts, data.labels, evaluation, progress)
     if active is not None:
-        progress(0.5, f"re-scoring the active v{active.version} on the same {len(evaluation.ids):,} products")
+        progress(0.7, f"re-scoring the active v{active.version} on the same {len(evaluation.ids):,} products")
         metrics.update(active_metrics(load_classifier(active), active.version, evaluation))
-    return metrics
+    return metrics, comparison
 
 
 def activation_decision(*, metrics: dict[str, Any], active: ModelVersion | None, force: bool) -> tuple[bool, str]:
@@ -170,11 +173,13 @@ def classifier_train(
     config_overrides: dict[str, Any] | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
-    """Train a classifier version on the live catalog; activate it if it is at least as good as the active one.
+    """Train a classifier version on the live catalog; activate it if it is at least as good as the active one
+    and beats the TF-IDF + linear baseline.
 
-    "As good" is full-path accuracy on the fixed held-out products, both versions scored there now through
-    the live tree. `force` activates it regardless. Every progress message carries an ETA. Returns the
-    version id, its metrics and whether it went live.
+    "As good" is full-path accuracy on the fixed held-out products (grouped by normalised title), both versions
+    scored there now through the live tree; the baseline is trained on the same products and scored per held-out
+    product beside the model (`versus_baseline`). `force` activates it regardless. Every progress message carries
+    an ETA. Returns the version id, its metrics and whether it went live.
     """
     from recommend.ml.classification import train_classifier  # torch: loaded on first use
 
@@ -199,7 +204,7 @@ def classifier_train(
         active = ModelVersion.objects.filter(
             kind=ModelVersion.Kind.CLASSIFIER, status=ModelVersion.Status.ACTIVE
         ).first()
-        metrics = version_metrics(model, data.evaluation, active, eta.phase(0.86, 0.95))
+        metrics, comparison = version_metrics(model, data, active, eta.phase(0.86, 0.95))
         eta(0.95, "saving the artifact")
         with tempfile.TemporaryDirectory() as folder:
             local = Path(folder) / "classifier.pt"
@@ -208,13 +213,14 @@ def classifier_train(
     except Exception:  # failed or cancelled (JobCancelled at a progress call): never left "training"
         model_version_mark(version=version, status=ModelVersion.Status.FAILED)
         raise
-    activate, metrics["activation_reason"] = activation_decision(metrics=metrics, active=active, force=force)
-    metrics["activated"] = activate
+    wanted, metrics["activation_reason"] = activation_decision(metrics=metrics, active=active, force=force)
     metrics.update(timing_metrics(started=started, train_products=len(data.ids), demo=demo))
     metrics["timing.device"] = str(model.device)  # where it trained (TORCH_DEVICE)
     model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
-    if activate:
-        model_version_activate(version=version)
+    activate, refused = store_and_activate(version=version, comparison=comparison, wanted=wanted, force=force)
+    version.refresh_from_db()
+    metrics = {**version.metrics, "activated": activate, **({"activation_reason": refused} if refused else {})}
+    model_version_mark(version=version, status=version.status, metrics=metrics)
     report(1.0, f"v{version.version} {'activated' if activate else 'kept inactive'}")
     return {"version_id": version.pk, "version": version.version, "activated": activate, "metrics": metrics}
 

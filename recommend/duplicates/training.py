@@ -4,7 +4,11 @@ Labels come from a JSONL file (``manage.py train_duplicate_scorer``) or from the
 decisions (merge = 1, "not a duplicate" = 0). The file is checked row by row before
 anything is stored; the training runs as a `training`-queue job: fit on a train part,
 threshold on a validation part, metrics on a test part stored on the model version, and
-the version is activated only if it beats the active matcher on that same test part.
+the version is activated only if it beats the active matcher on that same test part (F1) and
+beats plain cosine similarity of the record embeddings (its cut chosen on the same validation
+part) in per-pair accuracy on that test part: the paired comparison
+(`recommend.ml.duplicates.versus_cosine`) is stored on the version and gates its activation
+(`recommend.core.evaluation.activate_if_beats_baseline`).
 """
 
 import json
@@ -17,11 +21,11 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 
+from recommend.core.evaluation import activate_if_beats_baseline, evaluation_store
 from recommend.core.jobs import job_create
 from recommend.core.progress import ProgressCallback
 from recommend.core.registry import (
     artifact_storage,
-    model_version_activate,
     model_version_create,
     model_version_mark,
     model_version_save_artifact,
@@ -102,9 +106,11 @@ def duplicate_matcher_train(
     source: str = "",
     progress: ProgressCallback | None = None,
 ) -> ModelVersion:
-    """Train, store and (if better than the active matcher on the same test part) activate a version."""
+    """Train, store and (if better than the active matcher and than embedding cosine on the same test part)
+    activate a version."""
     from recommend.core import vectors as core_vectors
     from recommend.ml.duplicates.training import evaluate, train_matcher
+    from recommend.ml.duplicates.versus_cosine import compare_with_cosine
 
     report = progress or (lambda fraction, message: None)
     version = model_version_create(
@@ -130,15 +136,23 @@ def duplicate_matcher_train(
             with tarfile.open(archive, "w") as bundle:
                 bundle.add(Path(folder) / "matcher", arcname=".")
             model_version_save_artifact(version=version, local_path=archive)
+        comparison, extra = compare_with_cosine(
+            matcher, pairs, core_vectors.encode_texts, model=f"learned matcher ({method.replace('_', '-')})"
+        )
+        metrics |= extra
         better = metrics["test_f1"] > baseline["f1"]
-        metrics["activated"] = better
         model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
-        if better:
-            model_version_activate(version=version)
+        evaluation_store(
+            version=version, comparison=comparison, cases_label=f"{comparison.cases} of your labelled pairs held out"
+        )
+        activated = better and activate_if_beats_baseline(version=version)
+        version.refresh_from_db()
+        model_version_mark(version=version, status=version.status, metrics={**version.metrics, "activated": activated})
         report(
             1.0,
-            f"test F1 {metrics['test_f1']:.3f} vs active {baseline['f1']:.3f}: "
-            + ("activated" if better else "kept the active one"),
+            f"test F1 {metrics['test_f1']:.3f} vs active {baseline['f1']:.3f}, pair accuracy "
+            f"{comparison.model_value:.3f} vs cosine {comparison.baseline_value:.3f}: "
+            + ("activated" if activated else "kept the active one"),
         )
     except Exception:
         model_version_mark(version=version, status=ModelVersion.Status.FAILED)

@@ -18,6 +18,7 @@ from recommend.core.registry import model_version_create, model_version_mark, mo
 from recommend.hierarchy.apply import proposal_apply, proposal_undo  # noqa: F401  (the public write API)
 from recommend.hierarchy.build import BuiltProposal, build_proposal, scope_categories, scope_products
 from recommend.hierarchy.diff import LiveCategory, compute_diff
+from recommend.hierarchy.evaluation import evaluation_keep, proposal_against_kmeans
 from recommend.hierarchy.models import ProposalChange, TaxonomyProposal
 from recommend.ml.hierarchy.builder import DEFAULT_METHOD
 from recommend.models import Job, ModelVersion
@@ -106,6 +107,8 @@ def proposal_build_run(*, job: Job, scope_id: int | None, depth: int, method: st
             base_level=scope.level + 1 if scope else 0,
             scope_ids=set(subtree) if subtree is not None else None,
         )
+        progress(0.95, "measuring the top level against the live tree, beside k-means on TF-IDF")
+        measured = proposal_against_kmeans(products, built.nodes, scope)
     except Exception as error:
         TaxonomyProposal.objects.filter(pk=proposal.pk).update(
             status=TaxonomyProposal.Status.FAILED, stats={"error": str(error)[:500]}
@@ -118,6 +121,7 @@ def proposal_build_run(*, job: Job, scope_id: int | None, depth: int, method: st
         proposal = TaxonomyProposal.objects.select_for_update().get(pk=proposal.pk)
         _forget_version(proposal)
         version = _save_centroids(built, keys, proposal)
+        evaluated = evaluation_keep(version=version, measured=measured)
         proposal.changes.all().delete()
         ProposalChange.objects.bulk_create(
             ProposalChange(
@@ -140,7 +144,7 @@ def proposal_build_run(*, job: Job, scope_id: int | None, depth: int, method: st
             built.attributes,
             built.attribute_links,
         )
-        proposal.stats = {**built.stats, "model_version": version.pk, "changes": len(changes)}
+        proposal.stats = {**built.stats, **evaluated, "model_version": version.pk, "changes": len(changes)}
         proposal.status = TaxonomyProposal.Status.READY
         proposal.save()
     progress(1.0, f"{len(built.nodes)} nodes, {len(changes)} changes")

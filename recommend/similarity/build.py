@@ -98,11 +98,16 @@ def global_content_lists(
     return result
 
 
-def behaviour_lists(product_ids: set[int], k: int) -> tuple[Neighbours, dict[int, set[int]]]:
-    """Co-occurrence neighbours, and per product the neighbours seen by too few visitors to outrank content."""
+def behaviour_lists(
+    product_ids: set[int], k: int, sequences: Iterable[list[int]] | None = None
+) -> tuple[Neighbours, dict[int, set[int]]]:
+    """Co-occurrence neighbours, and per product the neighbours seen by too few visitors to outrank content.
+
+    `sequences`: the visitors' product sequences to learn from (default: every visitor's, `visitor_sequences`)."""
     from recommend.ml.cooccurrence import build_cooccurrence, pair_support, thinly_supported
 
-    sequences = [[pk for pk in s if pk in product_ids] for s in visitor_sequences().values()]
+    given = visitor_sequences().values() if sequences is None else sequences
+    sequences = [[pk for pk in s if pk in product_ids] for s in given]
     sequences = [s for s in sequences if len(s) > 1]
     if not sequences:
         return {}, {}

@@ -5,6 +5,11 @@ index) goes through the artifact storage; its neighbour lists are rows of `Simil
 strategies (content, behaviour, hybrid). Activation is atomic, so requests see either the old
 lists or the new ones, never a half-built set. Product vectors come from the core vector store, so
 only products whose text changed are embedded again.
+
+Each build is measured on the shop's held-out behaviour (`evaluation.py`: the hybrid lists against content-only
+cosine on every visitor's last step) and the comparison is stored on the version. A build whose hybrid does not
+beat content-only is not activated by itself while another version serves (`activate_if_beats_baseline`); the
+first build is activated regardless, since nothing else would serve similar items, search or duplicate mining.
 """
 
 import tempfile
@@ -17,10 +22,10 @@ from django.db import transaction
 
 from catalog.models import Product
 from recommend.core.documents import product_documents
+from recommend.core.evaluation import activate_if_beats_baseline, evaluation_store
 from recommend.core.progress import ProgressCallback
 from recommend.core.registry import (
     active_version_id,
-    model_version_activate,
     model_version_create,
     model_version_mark,
     model_version_save_artifact,
@@ -37,11 +42,13 @@ from recommend.similarity.build import (
     similar_item_rows,
     write_rows,
 )
+from recommend.similarity.evaluation import hybrid_against_content, similar_cases_label
 from recommend.similarity.selectors import live_content_neighbours
 
 
 def similarity_build(*, progress: ProgressCallback, activate: bool = True) -> ModelVersion:
-    """Full rebuild; returns the new (active) version. Idempotent: a failed build leaves a failed version."""
+    """Full rebuild; returns the new version (active unless its hybrid lost to content only while another version
+    serves: see the module docstring). Idempotent: a failed build leaves a failed version."""
     started = time.monotonic()
     k = settings.SIMILAR_TOP_K
     progress(0.01, "loading products")
@@ -77,10 +84,15 @@ def similarity_build(*, progress: ProgressCallback, activate: bool = True) -> Mo
             "duplicate_pairs": duplicates,
             "seconds": round(time.monotonic() - started, 1),
         }
+        progress(0.96, "measuring the hybrid against content only on held-out visits")
+        comparison = hybrid_against_content(content, set(product_ids.tolist()), k)
         model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
+        if comparison is not None:
+            evaluation_store(version=version, comparison=comparison, cases_label=similar_cases_label(comparison))
         if activate:
-            model_version_activate(version=version)
-            prune_old_versions()
+            first = not ModelVersion.objects.filter(kind=version.kind, status=ModelVersion.Status.ACTIVE).exists()
+            if activate_if_beats_baseline(version=version, force=first):
+                prune_old_versions()
     except Exception:
         model_version_mark(version=version, status=ModelVersion.Status.FAILED)
         raise

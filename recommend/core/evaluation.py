@@ -69,10 +69,13 @@ def beats_baseline(version: ModelVersion) -> bool | None:
 
 
 @transaction.atomic
-def activate_if_beats_baseline(*, version: ModelVersion, force: bool = False) -> bool:
+def activate_if_beats_baseline(
+    *, version: ModelVersion, force: bool = False, fallback: str = "no version is active: the shop's fallback serves"
+) -> bool:
     """Activate `version` unless its evaluation says it does not beat its baseline (`force` activates anyway).
 
-    Returns whether it was activated; when not, metrics["not_activated_because"] says why and who serves."""
+    Returns whether it was activated; when not, metrics["not_activated_because"] says why and who serves:
+    the active version, or when there is none the capability's `fallback` ("popularity serves instead")."""
     version.refresh_from_db()
     if force or beats_baseline(version) is not False:
         model_version_activate(version=version)
@@ -80,7 +83,7 @@ def activate_if_beats_baseline(*, version: ModelVersion, force: bool = False) ->
     active = (
         ModelVersion.objects.filter(kind=version.kind, status=ModelVersion.Status.ACTIVE).exclude(pk=version.pk).first()
     )
-    serving = f"v{active.version} keeps serving" if active is not None else "the baseline serves instead"
+    serving = f"v{active.version} keeps serving" if active is not None else fallback
     version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: f"{evaluation_sentence(version)}: {serving}."}
     version.save(update_fields=["metrics"])
     return False

@@ -81,3 +81,12 @@ def test_a_search_with_no_complete_match_says_so_and_offers_the_closest(client, 
     assert body["match"] == "closest" and body["exact"] == 0
     assert body["results"][0]["id"] == wardrobe["ipad"].pk
     assert "No product matches every word of “iphone cover”" in page
+
+
+def test_the_buy_box_is_above_the_details_and_adding_says_so(client, tree):
+    product = ProductFactory(title="Trail running shoe", category=tree["shirts"], description="Long text " * 50)
+    page = client.get(product.get_absolute_url()).content.decode()
+
+    assert page.index('class="add-to-cart"') < page.index("<h2>Description")  # above the fold on a phone
+    added = client.post("/cart/add/", {"product_id": product.pk, "next": product.get_absolute_url()}, follow=True)
+    assert "Added Trail running shoe to your cart." in added.content.decode()

@@ -173,3 +173,33 @@ def test_a_blend_that_beats_its_baselines_is_activated(settings):
     out = StringIO()
     call_command("evaluate", "bought_together", stdout=out)
     assert f"v{version.version} [active] blend beats " in out.getvalue()
+
+
+def evaluated(kind, number, *, model, baseline, status=ModelVersion.Status.READY, **metrics):
+    from recommend.core.evaluation import evaluation_store
+    from recommend.ml.common.comparison import compare
+
+    version = ModelVersion.objects.create(kind=kind, version=number, status=status, metrics=metrics)
+    scores = {name: (np.arange(100) < 100 * rate).astype(float) for name, rate in (("m", model), ("b", baseline))}
+    comparison = compare(metric="hit@10", model="m", model_scores=scores["m"], baselines={"b": scores["b"]}, unit="x")
+    evaluation_store(version=version, comparison=comparison)
+    return version
+
+
+@pytest.mark.parametrize("kind", [ModelVersion.Kind.SEQUENTIAL, ModelVersion.Kind.BOUGHT_TOGETHER])
+def test_a_version_that_beats_its_baseline_but_not_the_active_version_is_kept_unless_forced(kind):
+    from recommend.bought_together.services import bought_together_activate
+    from recommend.sequential.services import recommender_activate
+
+    activate = recommender_activate if kind == ModelVersion.Kind.SEQUENTIAL else bought_together_activate
+    active = evaluated(
+        kind, 1, model=0.5, baseline=0.1, status=ModelVersion.Status.ACTIVE, **{"valid.sasrec.ndcg_at_10": 0.4}
+    )
+    newer = evaluated(kind, 2, model=0.3, baseline=0.1, **{"valid.sasrec.ndcg_at_10": 0.2})
+
+    assert activate(version=newer) is False
+    newer.refresh_from_db()
+    assert newer.status == "ready" and newer.metrics["not_activated_because"].endswith("v1 keeps serving.")
+    assert activate(version=newer, force=True) is True
+    active.refresh_from_db()
+    assert active.status == "retired"

@@ -6,7 +6,9 @@ history from the ranking (RecBole's full-sort convention); `beauty.all_items.*` 
 Item-kNN's parameters and SASRec's early stopping use the validation item only. Then: coverage,
 popularity percentile and diversity of the top-10 lists (Beauty has no categories: groups are 50
 k-means clusters of title TF-IDF), HR@10 by history length and target popularity, the explanation
-deletion gap over 1,000 users, and with --api the p99 of GET /api/v1/recommendations/ (gunicorn, wrk).
+deletion gap over 1,000 users; `beauty.served_vs_<baseline>.*`: what the product serves (SASRec) minus popularity /
+item-kNN in test hit@10 with the paired 95 % interval, by the product's own comparison code; and with --api
+the p99 of GET /api/v1/recommendations/ (gunicorn, wrk).
 
 Run: nice -n 10 .venv/bin/python benchmarks/recommendation.py [--api] [--workdir DIR] [--api-only] [--quick]
 Writes benchmarks/results/recommendation.{json,md} (`--api-only`: recommendation.api.*; `--quick`, the first
@@ -33,6 +35,8 @@ from api_load import gunicorn_site, run_wrk
 from common import ROOT, setup_django, write_results
 
 sys.path.insert(0, str(ROOT))
+from recommend.ml.common.comparison import compare
+from recommend.ml.common.metrics import hits_at_k
 from recommend.ml.sequential.baselines import ItemKNN, Popularity
 from recommend.ml.sequential.data import ItemVocabulary, item_popularity, leave_one_out
 from recommend.ml.sequential.evaluation import hit_ndcg, list_metrics, rank_all
@@ -73,11 +77,14 @@ def title_groups(vocabulary: ItemVocabulary, titles: dict[str, str], clusters: i
     return np.concatenate([[-1], labels])
 
 
-def measure(name, scorer, split, popularity, groups) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def measure(name, scorer, split, popularity, groups, hits=None) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """`hits`: filled with the test users' 1/0 hit@10 under `name`, for `served_versus`."""
     values: dict[str, float] = {}
     valid = rank_all(scorer, split.valid_histories(), split.valid_target)
     values[f"valid.{name}.hr_at_10"], values[f"valid.{name}.ndcg_at_10"] = hit_ndcg(valid.ranks_excluded)
     test = rank_all(scorer, split.test_histories(), split.test_target)
+    if hits is not None:
+        hits[name] = hits_at_k(test.ranks_excluded, 10)
     values[f"beauty.{name}.hr_at_10"], values[f"beauty.{name}.ndcg_at_10"] = hit_ndcg(test.ranks_excluded)
     values[f"beauty.all_items.{name}.hr_at_10"], values[f"beauty.all_items.{name}.ndcg_at_10"] = hit_ndcg(
         test.ranks_all
@@ -88,6 +95,22 @@ def measure(name, scorer, split, popularity, groups) -> dict[str, float]:  # typ
     values.update({f"beauty.{name}.{key}": value for key, value in lists.items()})
     hr, ndcg = values[f"beauty.{name}.hr_at_10"], values[f"beauty.{name}.ndcg_at_10"]
     print(f"{name:10} test HR@10 {hr:.4f} NDCG@10 {ndcg:.4f}")
+    return {key: round(value, 4) for key, value in values.items()}
+
+
+def served_versus(hits: dict, served: str, baselines: tuple[str, ...]) -> dict[str, float]:
+    """What the product serves (SASRec) against each baseline on the same test users, through the product's own
+    comparison code (`common.comparison.compare`): hit@10 difference with its paired 95 % interval."""
+    values: dict[str, float] = {}
+    for baseline in baselines:
+        result = compare(
+            metric="hit@10", model=served, model_scores=hits[served], baselines={baseline: hits[baseline]}, unit="users"
+        )
+        key = f"beauty.served_vs_{baseline}"
+        values.update(
+            {f"{key}.difference": result.difference, f"{key}.ci_low": result.low, f"{key}.ci_high": result.high}
+        )
+        print(f"served {served} vs {baseline}: {result.difference:+.4f} ({result.low:+.4f} to {result.high:+.4f})")
     return {key: round(value, 4) for key, value in values.items()}
 
 
@@ -145,10 +168,13 @@ def quality(args: argparse.Namespace, training_kwargs: dict) -> dict[str, float 
     popularity = item_popularity(split.train, vocabulary.size)
     groups = title_groups(vocabulary, titles)
     results: dict[str, float | str] = {"beauty.items": vocabulary.size, "beauty.users": len(split.train)}
-    results.update(measure("popularity", Popularity(vocabulary.size).fit(split.train).score, split, popularity, groups))
+    hits: dict[str, np.ndarray] = {}
+    results.update(
+        measure("popularity", Popularity(vocabulary.size).fit(split.train).score, split, popularity, groups, hits)
+    )
     knn, knn_params = best_itemknn(vocabulary.size, split)
     results.update({f"beauty.itemknn.param.{key}": value for key, value in knn_params.items()})
-    results.update(measure("itemknn", knn.score, split, popularity, groups))
+    results.update(measure("itemknn", knn.score, split, popularity, groups, hits))
     model_path = args.workdir / "beauty_sasrec.pt"
     if args.reuse_model and model_path.exists():
         # Trained by an earlier run: its training time and epochs are that run's, so none are reported here.
@@ -166,7 +192,8 @@ def quality(args: argparse.Namespace, training_kwargs: dict) -> dict[str, float 
         SequentialArtifact(sasrec, vocabulary, item_popularity(split.test_histories(), vocabulary.size)).save(
             model_path
         )
-    results.update(measure("sasrec", sasrec.score, split, popularity, groups))
+    results.update(measure("sasrec", sasrec.score, split, popularity, groups, hits))
+    results.update(served_versus(hits, "sasrec", ("popularity", "itemknn")))
     weight, blend = best_blend(sasrec, knn, split)
     results["beauty.sasrec_itemknn.sasrec_weight"] = weight
     results.update(measure("sasrec_itemknn", blend, split, popularity, groups))

@@ -13,11 +13,13 @@ from recommend.models import Job
 class BuildBoughtTogetherParams:
     reason: str = ""
     demo: bool = False  # the demo's job list passes it; the build is small enough to be the same
+    force: bool = False  # activate the new version even if it does not beat its baseline
 
 
 @job_handler(
     Job.Kind.BUILD_BOUGHT_TOGETHER, queue="training", params=BuildBoughtTogetherParams, label="Build bought together"
 )
 def bought_together_job(job: Job, params: BuildBoughtTogetherParams, progress: ProgressCallback) -> dict[str, Any]:
-    version = bought_together_build(progress=progress)
-    return {"model_version": version.pk, "version": version.version, **version.metrics}
+    version = bought_together_build(progress=progress, force=params.force)
+    version.refresh_from_db()
+    return {"model_version": version.pk, "version": version.version, "status": version.status, **version.metrics}

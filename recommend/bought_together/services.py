@@ -1,4 +1,11 @@
-"""Writes of bought together: the build (a model version with its rules and artifact), overrides, the cart."""
+"""Writes of bought together: the build (a model version with its rules and artifact), overrides, the cart.
+
+The build's version carries the blend's evaluation against pair co-occurrence and popularity on the latest
+orders (`training.fit_blend`) and is activated only when it beats them and is not worse there than the active
+version was on its own latest orders (`bought_together_activate`). When no version is active the shop would
+fall back to the same category in catalog order (selectors), worse than either baseline; so a blend that does
+not beat its baseline, with none active, is followed by a version that serves the strongest baseline itself.
+"""
 
 import logging
 import tempfile
@@ -13,7 +20,14 @@ from django.db import transaction
 from catalog.models import Product
 from recommend.bought_together.artifact import artifact_write
 from recommend.bought_together.models import AssociationRule, PairOverride
-from recommend.bought_together.training import basket_data, config, fit_blend
+from recommend.bought_together.training import BasketData, FittedBlend, baseline_blend, basket_data, config, fit_blend
+from recommend.core.evaluation import (
+    NOT_ACTIVATED_KEY,
+    activate_if_beats_baseline,
+    beats_baseline,
+    evaluation_of,
+    evaluation_store,
+)
 from recommend.core.progress import ProgressCallback, scaled_progress
 from recommend.core.registry import (
     model_version_activate,
@@ -37,8 +51,9 @@ def _quiet(fraction: float, message: str = "") -> None:
     return None
 
 
-def bought_together_build(*, progress: ProgressCallback | None = None) -> ModelVersion:
-    """Mine rules and train the graph on every order; store both as a new active `bought_together` version."""
+def bought_together_build(*, progress: ProgressCallback | None = None, force: bool = False) -> ModelVersion:
+    """Mine rules and train the graph on every order; store both as a new `bought_together` version, activated
+    when it beats its baseline on the latest orders (`bought_together_activate`; `force`: activated anyway)."""
     progress = progress or _quiet
     started = time.monotonic()
     progress(0.0, "reading orders")
@@ -51,23 +66,84 @@ def bought_together_build(*, progress: ProgressCallback | None = None) -> ModelV
     try:
         fitted = fit_blend(data, progress=scaled_progress(progress, 0.05, 0.85))
         progress(0.86, "storing rules")
-        stored = rules_store(version=version, fitted_rules=fitted.rules, product_ids=data.product_ids)
-        with tempfile.TemporaryDirectory() as scratch:
-            path = artifact_write(
-                folder=Path(scratch),
-                fitted=fitted,
-                data=data,
-                evidence_min_count=int(config()["evidence_min_count"]),
-            )
-            model_version_save_artifact(version=version, local_path=path)
-        metrics = {**fitted.metrics, "rules_stored": stored, "build_seconds": round(time.monotonic() - started, 2)}
-        model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
-        model_version_activate(version=version)
+        stored = _store(version=version, fitted=fitted, data=data, started=started)
     except Exception:
         model_version_mark(version=version, status=ModelVersion.Status.FAILED)
         raise
-    progress(1.0, f"{stored} rules from {len(data.baskets)} orders")
+    if fitted.comparison is not None:
+        evaluation_store(
+            version=version,
+            comparison=fitted.comparison,
+            cases_label=f"your last {fitted.comparison.cases} orders of two or more products",
+        )
+    activated = bought_together_activate(version=version, force=force)
+    if not activated and not ModelVersion.objects.filter(kind=version.kind, status=ModelVersion.Status.ACTIVE).exists():
+        _serve_baseline(version=version, fitted=fitted, data=data)
+    progress(1.0, f"{stored} rules from {len(data.baskets)} orders, {'active' if activated else 'kept ready'}")
     return version
+
+
+def _store(*, version: ModelVersion, fitted: FittedBlend, data: BasketData, started: float) -> int:
+    """The version's rules and artifact; marked ready with its metrics."""
+    stored = rules_store(version=version, fitted_rules=fitted.rules, product_ids=data.product_ids)
+    with tempfile.TemporaryDirectory() as scratch:
+        path = artifact_write(
+            folder=Path(scratch), fitted=fitted, data=data, evidence_min_count=int(config()["evidence_min_count"])
+        )
+        model_version_save_artifact(version=version, local_path=path)
+    metrics = {**fitted.metrics, "rules_stored": stored, "build_seconds": round(time.monotonic() - started, 2)}
+    model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
+    return stored
+
+
+@transaction.atomic
+def bought_together_activate(*, version: ModelVersion, force: bool = False) -> bool:
+    """Activate `version` when it beats its strongest baseline on its latest orders and its hit@10 there is not
+    below the active version's on that one's latest orders (`force` overrides both); else it stays ready and
+    metrics["not_activated_because"] says why and what serves."""
+    active = (
+        ModelVersion.objects.select_for_update()
+        .filter(kind=version.kind, status=ModelVersion.Status.ACTIVE)
+        .exclude(pk=version.pk)
+        .first()
+    )
+    new, old = evaluation_of(version), evaluation_of(active) if active is not None else None
+    worse = new is not None and old is not None and float(new["model_value"]) < float(old["model_value"])
+    if not force and beats_baseline(version) and worse and active is not None and new and old:
+        because = (
+            f"hit@10 {100 * float(new['model_value']):.1f} on its latest orders is below v{active.version}'s "
+            f"{100 * float(old['model_value']):.1f} on its own: v{active.version} keeps serving."
+        )
+        version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: because}
+        version.save(update_fields=["metrics"])
+        return False
+    return activate_if_beats_baseline(version=version, force=force)
+
+
+def _serve_baseline(*, version: ModelVersion, fitted: FittedBlend, data: BasketData) -> ModelVersion:
+    """A version serving the strongest baseline alone, activated: nothing active would leave the same category
+    in catalog order, worse than the baseline the blend was measured against."""
+    baseline = str((evaluation_of(version) or {}).get("baseline", "pair co-occurrence"))
+    serving = model_version_create(
+        kind=ModelVersion.Kind.BOUGHT_TOGETHER,
+        params={**config(), "serves_baseline": baseline, "instead_of": version.version},
+        dataset_fingerprint=data.fingerprint(),
+    )
+    try:
+        _store(version=serving, fitted=baseline_blend(data, fitted, baseline), data=data, started=time.monotonic())
+        model_version_activate(version=serving)
+    except Exception:
+        model_version_mark(version=serving, status=ModelVersion.Status.FAILED)
+        raise
+    because = str(version.metrics.get(NOT_ACTIVATED_KEY, ""))
+    version.metrics = {
+        **version.metrics,
+        NOT_ACTIVATED_KEY: because.replace(
+            "the baseline serves instead", f"the baseline serves instead: {baseline} alone, as v{serving.version}"
+        ),
+    }
+    version.save(update_fields=["metrics"])
+    return serving
 
 
 def rules_store(*, version: ModelVersion, fitted_rules: Any, product_ids: Any) -> int:

@@ -17,7 +17,9 @@ from recommend.sequential.models import RecommendationFeedback
 
 class TrainRecommenderForm(forms.Form):
     demo = forms.BooleanField(required=False, help_text="A short run (about a minute) for a first look.")
-    force = forms.BooleanField(required=False, help_text="Activate even if validation NDCG@10 is lower.")
+    force = forms.BooleanField(
+        required=False, help_text="Activate even if not better than its baseline or the active one."
+    )
     epochs = forms.IntegerField(required=False, min_value=1, max_value=1000)
 
 

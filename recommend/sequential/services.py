@@ -2,9 +2,11 @@
 
 Training reads every shopper's sequence (views, clicks, carts, purchases; "not interested" items
 removed from that shopper's sequence, so the model stops learning them as wanted), fits SASRec
-with early stopping on the validation item, measures it beside popularity and item-kNN on the
-same split, and activates the new version only if its validation NDCG@10 is not below the active
-version's (or when forced).
+with early stopping on the validation item, and scores it beside popularity and item-kNN, hit@10 per
+visitor on each visitor's latest event (the evaluation stored on the version, `recommend.core.evaluation`).
+The new version is activated only when it beats its strongest baseline there and its validation NDCG@10 is
+not below the active version's (`force` overrides both). Without an active version the shop serves
+popularity (`selectors._cold`: this week's best sellers, the shopper's latest categories first).
 """
 
 import hashlib
@@ -18,9 +20,9 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Product
+from recommend.core.evaluation import NOT_ACTIVATED_KEY, activate_if_beats_baseline, beats_baseline, evaluation_store
 from recommend.core.progress import ProgressCallback, scaled_progress
 from recommend.core.registry import (
-    model_version_activate,
     model_version_create,
     model_version_mark,
     model_version_save_artifact,
@@ -31,6 +33,10 @@ from recommend.sequential.models import RecommendationFeedback
 
 ARTIFACT_NAME = "sequential.pt"
 GUARD_METRIC = "valid.sasrec.ndcg_at_10"
+BASELINE_SERVES = (
+    "the baseline serves instead: popular products for everybody (this week's best sellers, "
+    "each shopper's latest categories first)"
+)
 
 
 @dataclass(frozen=True)
@@ -89,7 +95,7 @@ def recommender_train(*, options: TrainingOptions, progress: ProgressCallback | 
     try:
         with tempfile.TemporaryDirectory() as folder:
             artifact = Path(folder) / ARTIFACT_NAME
-            metrics = fit_and_measure(
+            metrics, comparison = fit_and_measure(
                 sequences=list(sequences.values()),
                 model_kwargs=model_kwargs,
                 training_kwargs=training_kwargs,
@@ -108,7 +114,12 @@ def recommender_train(*, options: TrainingOptions, progress: ProgressCallback | 
         negative_feedback=RecommendationFeedback.objects.count(),
     )
     model_version_mark(version=version, status=ModelVersion.Status.READY, metrics=metrics)
-    activated = recommender_activate_if_not_worse(version=version, force=options.force)
+    evaluation_store(
+        version=version,
+        comparison=comparison,
+        cases_label=f"the latest events of {comparison.cases} of your visitors",
+    )
+    activated = recommender_activate(version=version, force=options.force)
     report(
         1.0, f"v{version.version}: valid NDCG@10 {metrics[GUARD_METRIC]:.4f}, {'active' if activated else 'kept ready'}"
     )
@@ -116,22 +127,38 @@ def recommender_train(*, options: TrainingOptions, progress: ProgressCallback | 
 
 
 @transaction.atomic
-def recommender_activate_if_not_worse(*, version: ModelVersion, force: bool = False) -> bool:
-    """The activation guard shared by manual, admin and scheduled training."""
+def recommender_activate(*, version: ModelVersion, force: bool = False) -> bool:
+    """The activation gate shared by manual, admin and scheduled training.
+
+    Activated only when the version beats its strongest baseline on the visitors' latest events and its
+    validation NDCG@10 is not below the active version's; `force` overrides both. When not, the version stays
+    ready and metrics["not_activated_because"] says why and what serves meanwhile."""
     active = (
         ModelVersion.objects.select_for_update()
         .filter(kind=ModelVersion.Kind.SEQUENTIAL, status=ModelVersion.Status.ACTIVE)
         .exclude(pk=version.pk)
         .first()
     )
-    new_score = float(version.metrics.get(GUARD_METRIC, 0.0))
-    old_score = float(active.metrics.get(GUARD_METRIC, 0.0)) if active else None
-    if force or old_score is None or new_score >= old_score:
-        model_version_activate(version=version)
-        return True
-    version.metrics = {**version.metrics, "not_activated_because": f"valid NDCG@10 {new_score:.4f} < {old_score:.4f}"}
-    version.save(update_fields=["metrics"])
-    return False
+    if not force and beats_baseline(version) is not False and active is not None:
+        new_score = float(version.metrics.get(GUARD_METRIC, 0.0))
+        old_score = float(active.metrics.get(GUARD_METRIC, 0.0))
+        if new_score < old_score:
+            because = (
+                f"valid NDCG@10 {new_score:.4f} < {old_score:.4f} of v{active.version}: "
+                f"v{active.version} keeps serving."
+            )
+            version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: because}
+            version.save(update_fields=["metrics"])
+            return False
+    activated = activate_if_beats_baseline(version=version, force=force)
+    if not activated and active is None:
+        because = str(version.metrics.get(NOT_ACTIVATED_KEY, ""))
+        version.metrics = {
+            **version.metrics,
+            NOT_ACTIVATED_KEY: because.replace("the baseline serves instead", BASELINE_SERVES),
+        }
+        version.save(update_fields=["metrics"])
+    return activated
 
 
 def feedback_not_interested(*, visitor_ids: list[str], product: Product, user: Any = None) -> int:

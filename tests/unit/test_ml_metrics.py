@@ -35,7 +35,10 @@ def test_mrr_and_mean():
 def test_rank_of_target_counts_ties_against_it():
     scores = np.array([0.1, 0.9, 0.5, 0.9])
     assert metrics.rank_of_target(scores, 2) == 2
-    assert metrics.rank_of_target(scores, 3) == 1  # the earlier tie at index 1 counts against it
+    assert metrics.rank_of_target(scores, 3) == 1  # the tie at index 1 counts against it
+    assert metrics.rank_of_target(scores, 1) == 1  # and the tie at index 3 against this one: one rule for both
+    assert metrics.target_ranks(np.array([scores, scores]), np.array([2, 0])).tolist() == [2, 3]
+    assert metrics.hits_at_k(np.array([0, 9, 10]), 10).tolist() == [1.0, 1.0, 0.0]
     assert metrics.hit_and_ndcg_from_rank(0, 10) == (1.0, 1.0)
     assert metrics.hit_and_ndcg_from_rank(10, 10) == (0.0, 0.0)
 

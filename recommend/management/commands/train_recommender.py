@@ -14,7 +14,9 @@ class Command(BaseCommand):
     help = "Train the SASRec recommender on shoppers' event sequences; activate it if it is not worse."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--force", action="store_true", help="Activate even if worse than the active version.")
+        parser.add_argument(
+            "--force", action="store_true", help="Activate even if not better than its baseline or the active one."
+        )
         parser.add_argument("--epochs", type=int, help="At most this many epochs (early stopping may end sooner).")
         parser.add_argument("--demo", action="store_true", help="The short demo configuration (about a minute).")
         parser.add_argument("--queue", action="store_true", help="Queue a job for a training worker instead.")

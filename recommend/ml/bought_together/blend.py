@@ -4,7 +4,9 @@ Each part is a probability distribution over the items that could complete the b
 mixture stays one, and its weights read as "how much to trust each signal". Rules carry the
 evidence where pairs were seen often; the graph fills in where they were not (few baskets, new
 items); the popularity prior keeps small or odd baskets from getting random answers. Weights are
-chosen on a validation split carved from the training dates (`choose_weights`), never on test.
+chosen on a validation split carved from the training dates (`choose_weights`), never on test; the grid holds
+each signal alone, and among equally good points the one with the fewest signals wins, so a signal that adds
+nothing on the shop's own validation baskets gets weight 0.
 
 `explain` says, per recommended item, which signal carried it (rules where the pair was seen often
 enough to quote, else the graph) and the rule evidence behind it (how many baskets with a given
@@ -95,7 +97,7 @@ class BlendedScorer:
 def weight_grid(
     *,
     rule_weights: Sequence[float] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0),
-    popularity_weights: Sequence[float] = (0.0, 0.1, 0.2, 0.4),
+    popularity_weights: Sequence[float] = (0.0, 0.1, 0.2, 0.4, 1.0),
     prior_strengths: Sequence[float] = (1.0, 5.0, 20.0, 50.0),
     with_graph: bool = True,
 ) -> list[BlendWeights]:
@@ -108,18 +110,19 @@ def weight_grid(
     return grid
 
 
-def choose_weights(
+def grid_hits(
     *,
     rules: AssociationRules,
     graph: CoPurchaseGraphModel | None,
     cases: Sequence[HiddenItemCase],
     grid: Sequence[BlendWeights],
     k: int = 10,
-) -> tuple[BlendWeights, float]:
-    """The grid point with the best hit@k on validation cases (first wins ties); each case's parts computed once."""
-    hits = np.zeros(len(grid))
+) -> np.ndarray:
+    """(grid points, cases) 1/0: whether each grid point's blend ranks the case's hidden item in the top k
+    (the given items removed; ties by `common.metrics.target_ranks`). Each case's parts are computed once."""
+    hits = np.zeros((len(grid), len(cases)))
     strengths = sorted({weights.prior_strength for weights in grid})
-    for case in cases:
+    for column, case in enumerate(cases):
         given = list(case.given)
         by_strength = {
             strength: BlendedScorer(rules=rules, graph=graph, weights=BlendWeights(prior_strength=strength)).parts(
@@ -133,6 +136,49 @@ def choose_weights(
             if graph is not None:
                 scores = scores + weights.graph * parts["graph"]
             scores[given] = -np.inf
-            hits[position] += rank_of_target(scores, case.target) < k
-    best = int(np.argmax(hits))
-    return grid[best], float(hits[best] / max(len(cases), 1))
+            hits[position, column] = rank_of_target(scores, case.target) < k
+    return hits
+
+
+def signals_used(weights: BlendWeights) -> tuple[int, int]:
+    """(how many signals the blend uses, how costly they are): popularity < rules < the graph."""
+    used = [value > 1e-9 for value in (weights.popularity, weights.rules, weights.graph)]
+    return sum(used), sum(cost for cost, flag in zip((1, 2, 4), used, strict=True) if flag)
+
+
+def simplest_best(grid: Sequence[BlendWeights], means: np.ndarray) -> int:
+    """The grid point with the best mean; among equally good ones the one using the fewest and simplest signals,
+    so a signal that adds nothing on validation gets weight 0 (then the first in grid order)."""
+    best = float(np.max(means))
+    tied = [position for position in range(len(grid)) if means[position] >= best - 1e-12]
+    return min(tied, key=lambda position: (signals_used(grid[position]), position))
+
+
+def choose_weights(
+    *,
+    rules: AssociationRules,
+    graph: CoPurchaseGraphModel | None,
+    cases: Sequence[HiddenItemCase],
+    grid: Sequence[BlendWeights],
+    k: int = 10,
+) -> tuple[BlendWeights, float]:
+    """The grid point with the best hit@k on validation cases (`simplest_best`: a signal adding nothing gets 0)."""
+    if not cases:
+        return grid[0], 0.0
+    means = grid_hits(rules=rules, graph=graph, cases=cases, grid=grid, k=k).mean(axis=1)
+    best = simplest_best(grid, means)
+    return grid[best], float(means[best])
+
+
+def cross_fitted_hits(grid: Sequence[BlendWeights], hits: np.ndarray) -> np.ndarray:
+    """Per case 1/0 of weights chosen on the other half of the cases (alternate cases, so both halves span the
+    same dates): the blend's held-out figure is not flattered by weights picked on the very cases it is scored on."""
+    cases = hits.shape[1]
+    halves = [np.arange(0, cases, 2), np.arange(1, cases, 2)]
+    out = np.zeros(cases)
+    for chosen_on, scored_on in (halves, halves[::-1]):
+        if len(chosen_on) == 0:
+            continue
+        best = simplest_best(grid, hits[:, chosen_on].mean(axis=1))
+        out[scored_on] = hits[best, scored_on]
+    return out

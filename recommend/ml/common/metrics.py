@@ -51,9 +51,25 @@ def mean_over(
     return float(np.mean(values)) if values else 0.0
 
 
+def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """0-based rank of each row's target in a (cases, items) score matrix: the one tie rule of every ranking
+    evaluation here. Every item scored at least as high as the target, other than the target itself, ranks
+    above it ("ties count against the target"), so no model gains from ties: a constant scorer ranks every
+    target last, and an item ranked -inf (history, basket, pad) can never be a hit."""
+    scores = np.atleast_2d(np.asarray(scores))
+    targets = np.asarray(targets, dtype=np.int64)
+    target_scores = scores[np.arange(len(targets)), targets][:, None]
+    return (scores > target_scores).sum(axis=1) + (scores == target_scores).sum(axis=1) - 1
+
+
 def rank_of_target(scores: np.ndarray, target: int) -> int:
-    """0-based rank of `target` in a full score vector (ties count against the target, as in RecBole)."""
-    return int(np.sum(scores > scores[target]) + np.sum(scores[:target] == scores[target]))
+    """0-based rank of `target` in one full score vector, by `target_ranks`' rule (every tie counts against it)."""
+    return int(target_ranks(np.asarray(scores)[None, :], np.array([target]))[0])
+
+
+def hits_at_k(ranks: np.ndarray, k: int) -> np.ndarray:
+    """1.0 / 0.0 per case: the target ranked in the top k (what `comparison.compare` pairs case by case)."""
+    return (np.asarray(ranks) < k).astype(np.float64)
 
 
 def hit_and_ndcg_from_rank(rank: int, k: int) -> tuple[float, float]:

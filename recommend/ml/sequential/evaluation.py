@@ -4,12 +4,17 @@ One pass scores each batch once and ranks the target twice: with the user's hist
 the ranking (RecBole's full-sort convention, the headline) and with nothing removed. It also
 reports what the top-10 lists look like: catalogue coverage, popularity percentile, diversity over
 item groups, and HR@10 split by history length and target popularity.
+
+Ties: `recommend.ml.common.metrics.target_ranks`, the rule every ranking evaluation shares (bought together
+too): every other item scored at least as high as the target ranks above it, so no model gains from ties.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from recommend.ml.common.metrics import target_ranks
 
 Scorer = Callable[[Sequence[Sequence[int]]], np.ndarray]
 
@@ -20,12 +25,6 @@ class RankingResult:
     ranks_all: np.ndarray
     top_lists: np.ndarray  # (users, k), history excluded
     extra: dict[str, float] = field(default_factory=dict)
-
-
-def target_ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """0-based rank of each row's target; every tie counts against it (no model gains from ties)."""
-    target_scores = scores[np.arange(len(targets)), targets][:, None]
-    return (scores > target_scores).sum(axis=1) + (scores == target_scores).sum(axis=1) - 1
 
 
 def rank_all(

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from recommend.ml.common.comparison import Comparison, compare
 from recommend.ml.common.device import DeviceLike
+from recommend.ml.common.metrics import hits_at_k
 from recommend.ml.sequential.baselines import ItemKNN, Popularity
 from recommend.ml.sequential.checkpoint import checkpoint_load
 from recommend.ml.sequential.data import ItemVocabulary, item_popularity, leave_one_out
-from recommend.ml.sequential.evaluation import hit_ndcg, rank_all
+from recommend.ml.sequential.evaluation import RankingResult, hit_ndcg, rank_all
 from recommend.ml.sequential.sasrec import SASRec, SASRecConfig
 from recommend.ml.sequential.training import SASRecRecommender, TrainingConfig, TrainingReport
 
@@ -59,10 +61,12 @@ class SequentialArtifact:
         return cls(recommender, ItemVocabulary(ids=list(state["item_ids"])), popularity)
 
 
-def _measure(
-    prefix: str, scorer: Callable, histories: Sequence[Sequence[int]], targets: np.ndarray
-) -> dict[str, float]:
-    hr, ndcg = hit_ndcg(rank_all(scorer, histories, targets).ranks_excluded)
+BASELINE_NAMES = {"popularity": "popularity", "itemknn": "item-kNN"}
+MODEL_NAME = "SASRec"
+
+
+def _measure(prefix: str, result: RankingResult) -> dict[str, float]:
+    hr, ndcg = hit_ndcg(result.ranks_excluded)
     return {f"{prefix}.hr_at_10": round(hr, 4), f"{prefix}.ndcg_at_10": round(ndcg, 4)}
 
 
@@ -75,9 +79,12 @@ def fit_and_measure(
     progress: Callable[[float, str], None] | None = None,
     measure_users: int | None = None,
     device: DeviceLike = "cpu",
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Comparison]:
     """Train on the leave-one-out training part; metrics on validation and test items (history excluded).
 
+    Returns (metrics, comparison): the comparison is SASRec against popularity and item-kNN, hit@10 per visitor
+    on each visitor's latest event by time (the test item: neither training nor early stopping saw it; the
+    history is everything before it), the strongest baseline paired case by case (`common.comparison`).
     `measure_users` measures the three models on a fixed random subset of users (a quicker demo run);
     `device` is where SASRec trains and scores ("auto": a GPU when there is one); the artifact holds CPU tensors.
     """
@@ -94,7 +101,7 @@ def fit_and_measure(
         progress=lambda fraction, message: report(0.9 * fraction, message),
     )
     report(0.9, "measuring beside popularity and item-kNN")
-    baselines: dict[str, Popularity | ItemKNN | SASRecRecommender] = {
+    models: dict[str, Popularity | ItemKNN | SASRecRecommender] = {
         "popularity": Popularity(vocabulary.size).fit(split.train),
         "itemknn": ItemKNN(vocabulary.size).fit(split.train),
         "sasrec": recommender,
@@ -107,11 +114,21 @@ def fit_and_measure(
     valid_histories, test_histories = split.valid_histories(), split.test_histories()
     valid = ([valid_histories[i] for i in users], split.valid_target[users])
     test = ([test_histories[i] for i in users], split.test_target[users])
-    for name, model in baselines.items():
-        metrics.update(_measure(f"valid.{name}", model.score, *valid))
-        metrics.update(_measure(f"test.{name}", model.score, *test))
+    latest_hits: dict[str, np.ndarray] = {}
+    for name, model in models.items():
+        metrics.update(_measure(f"valid.{name}", rank_all(model.score, *valid)))
+        tested = rank_all(model.score, *test)
+        metrics.update(_measure(f"test.{name}", tested))
+        latest_hits[name] = hits_at_k(tested.ranks_excluded, 10)
+    comparison = compare(
+        metric="hit@10",
+        model=MODEL_NAME,
+        model_scores=latest_hits["sasrec"],
+        baselines={label: latest_hits[name] for name, label in BASELINE_NAMES.items()},
+        unit="visitors",
+    )
     training_report: TrainingReport = recommender.report
     metrics.update(epochs=training_report.epochs, best_epoch=training_report.best_epoch, device=str(recommender.device))
     SequentialArtifact(recommender, vocabulary, item_popularity(encoded, vocabulary.size)).save(artifact)
     report(1.0, "saved")
-    return metrics
+    return metrics, comparison

@@ -22,6 +22,7 @@ from recommend.bought_together.artifact import artifact_write
 from recommend.bought_together.models import AssociationRule, PairOverride
 from recommend.bought_together.training import BasketData, FittedBlend, baseline_blend, basket_data, config, fit_blend
 from recommend.core.evaluation import (
+    DEFAULT_FALLBACK,
     NOT_ACTIVATED_KEY,
     activate_if_beats_baseline,
     beats_baseline,
@@ -139,7 +140,7 @@ def _serve_baseline(*, version: ModelVersion, fitted: FittedBlend, data: BasketD
     version.metrics = {
         **version.metrics,
         NOT_ACTIVATED_KEY: because.replace(
-            "the baseline serves instead", f"the baseline serves instead: {baseline} alone, as v{serving.version}"
+            DEFAULT_FALLBACK, f"the baseline serves instead: {baseline} alone, as v{serving.version}"
         ),
     }
     version.save(update_fields=["metrics"])

@@ -20,6 +20,7 @@ from recommend.models import ModelVersion
 
 EVALUATION_KEY = "evaluation"
 NOT_ACTIVATED_KEY = "not_activated_because"
+DEFAULT_FALLBACK = "no version is active: the shop's fallback serves"
 
 
 def evaluation_store(*, version: ModelVersion, comparison: Comparison, cases_label: str = "") -> dict[str, Any]:
@@ -69,9 +70,7 @@ def beats_baseline(version: ModelVersion) -> bool | None:
 
 
 @transaction.atomic
-def activate_if_beats_baseline(
-    *, version: ModelVersion, force: bool = False, fallback: str = "no version is active: the shop's fallback serves"
-) -> bool:
+def activate_if_beats_baseline(*, version: ModelVersion, force: bool = False, fallback: str = DEFAULT_FALLBACK) -> bool:
     """Activate `version` unless its evaluation says it does not beat its baseline (`force` activates anyway).
 
     Returns whether it was activated; when not, metrics["not_activated_because"] says why and who serves:

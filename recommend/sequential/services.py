@@ -150,14 +150,7 @@ def recommender_activate(*, version: ModelVersion, force: bool = False) -> bool:
             version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: because}
             version.save(update_fields=["metrics"])
             return False
-    activated = activate_if_beats_baseline(version=version, force=force)
-    if not activated and active is None:
-        because = str(version.metrics.get(NOT_ACTIVATED_KEY, ""))
-        version.metrics = {
-            **version.metrics,
-            NOT_ACTIVATED_KEY: because.replace("the baseline serves instead", BASELINE_SERVES),
-        }
-        version.save(update_fields=["metrics"])
+    activated = activate_if_beats_baseline(version=version, force=force, fallback=BASELINE_SERVES)
     return activated
 
 

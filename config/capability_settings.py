@@ -90,7 +90,21 @@ RECOMMEND_EXCLUDE_PURCHASED = env_bool("RECOMMEND_EXCLUDE_PURCHASED", True)  # n
 RECOMMEND_EXCLUDE_SEEN = env_bool("RECOMMEND_EXCLUDE_SEEN", True)  # nor what is in the history the model read
 RECOMMEND_HISTORY_LENGTH = int(os.environ.get("RECOMMEND_HISTORY_LENGTH", 50))  # events read per request
 RECOMMEND_EXPLAIN_METHOD = os.environ.get("RECOMMEND_EXPLAIN_METHOD", "attention_similarity")
-RECOMMEND_REASON_MIN_WEIGHT = 0.2  # a second or third history item is named only above this weight
+# Issue 23: the visitor's current intent leads (recommend/sequential/intent.py). Scores are in standard deviations of
+# the model's item scores: a product of a department the visitor never touched pays `untouched_margin`.
+RECOMMEND_INTENT = {
+    "window": int(os.environ.get("RECOMMEND_INTENT_WINDOW", 20)),  # recent events that count
+    "half_life": float(os.environ.get("RECOMMEND_INTENT_HALF_LIFE", 2.0)),  # in events
+    "untouched_margin": float(os.environ.get("RECOMMEND_INTENT_UNTOUCHED_MARGIN", 3.0)),
+    "category_weight": 0.5,
+    "content_scale": 5.0,  # a content neighbour's relevance per unit of cosine (products without behaviour)
+    "popular_score": 1.0,
+}
+# A reason names a history item only if removing it drops the item's score by this much, or its rank by this many
+# places (occlusion at serving time over the newest RECOMMEND_OCCLUSION_ITEMS distinct history products).
+RECOMMEND_REASON_MIN_DROP = float(os.environ.get("RECOMMEND_REASON_MIN_DROP", 0.5))
+RECOMMEND_REASON_MIN_RANK_DROP = int(os.environ.get("RECOMMEND_REASON_MIN_RANK_DROP", 3))
+RECOMMEND_OCCLUSION_ITEMS = int(os.environ.get("RECOMMEND_OCCLUSION_ITEMS", 8))
 RECOMMEND_NEAR_DUPLICATE_SCORE = float(os.environ.get("RECOMMEND_NEAR_DUPLICATE_SCORE", 0.9))  # hidden with a dislike
 RECOMMEND_TRENDING_TOP = 20  # "Popular in <category> this week": the top N of a category over 7 days
 # Privacy: events not linked to an account are deleted this many days after they were stored (celery beat,

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from catalog.models import Product
 from catalog.selectors import MAX_DB_ID
-from recommend.bought_together.selectors import MAX_LIMIT, Suggestion, basket_completion, bought_together_for_product
+from recommend.bought_together.selectors import MAX_LIMIT, Completion, basket_completion, bought_together_for_product
 from recommend.core.payloads import product_payload
 
 BASKET_MAX_PRODUCTS = 100
@@ -27,7 +27,7 @@ class SuggestionOutputSerializer(serializers.Serializer):
     currency = serializers.CharField()
     image_url = serializers.CharField(allow_blank=True)
     score = serializers.FloatField()
-    signal = serializers.ChoiceField(choices=["pinned", "rules", "graph", "content"])
+    signal = serializers.ChoiceField(choices=["pinned", "rules", "category"])
     evidence = serializers.CharField(help_text="why, in a shopper's words")
 
 
@@ -35,25 +35,28 @@ class BoughtTogetherOutput(serializers.Serializer):
     product_id = serializers.IntegerField()
     model_version = serializers.IntegerField(allow_null=True, help_text="null before any build")
     results = SuggestionOutputSerializer(many=True)
+    reason = serializers.CharField(allow_null=True, help_text="why there are no results (null when there are)")
 
 
 class BasketCompleteOutput(serializers.Serializer):
     product_ids = serializers.ListField(child=serializers.IntegerField())
     model_version = serializers.IntegerField(allow_null=True, help_text="null before any build")
     results = SuggestionOutputSerializer(many=True)
+    reason = serializers.CharField(allow_null=True, help_text="why there are no results (null when there are)")
 
 
-def _payload(model_version: int | None, suggestions: list[Suggestion]) -> dict[str, Any]:
+def _payload(completion: Completion) -> dict[str, Any]:
     results = []
-    for suggestion in suggestions:
+    for suggestion in completion.suggestions:
         item = product_payload(suggestion.product, suggestion.score, suggestion.signal)
         item["evidence"] = suggestion.evidence
         results.append(item)
-    return {"model_version": model_version, "results": results}
+    return {"model_version": completion.model_version, "results": results, "reason": completion.reason}
 
 
 class ProductBoughtTogetherApi(APIView):
-    """Products frequently bought together with this one; each says its signal and evidence."""
+    """Products frequently bought together with this one (complements with co-purchase evidence, never same-type
+    substitutes); each says its signal and evidence. No evidence: an empty list and a `reason`."""
 
     permission_classes = [AllowAny]
 
@@ -65,8 +68,8 @@ class ProductBoughtTogetherApi(APIView):
         params = self.BoughtTogetherInput(data=request.query_params)
         params.is_valid(raise_exception=True)
         product = get_object_or_404(Product.objects.only("pk"), pk=pk, is_active=True)
-        version, suggestions = bought_together_for_product(product=product, limit=params.validated_data["limit"])
-        return Response({"product_id": product.pk, **_payload(version, suggestions)})
+        completion = bought_together_for_product(product=product, limit=params.validated_data["limit"])
+        return Response({"product_id": product.pk, **_payload(completion)})
 
 
 class BasketCompleteApi(APIView):
@@ -95,5 +98,5 @@ class BasketCompleteApi(APIView):
         params = self.BasketCompleteInput(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        version, suggestions = basket_completion(product_ids=data["product_ids"], limit=data["limit"])
-        return Response({"product_ids": list(dict.fromkeys(data["product_ids"])), **_payload(version, suggestions)})
+        completion = basket_completion(product_ids=data["product_ids"], limit=data["limit"])
+        return Response({"product_ids": list(dict.fromkeys(data["product_ids"])), **_payload(completion)})

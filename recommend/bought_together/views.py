@@ -18,7 +18,9 @@ COMPLETE_LIMIT = 4
 
 def cart_page(request: HttpRequest) -> HttpResponse:
     products = cart_products(product_ids=request.session.get(CART_SESSION_KEY, []))
-    suggestions = basket_completion(product_ids=[p.pk for p in products], limit=COMPLETE_LIMIT)[1] if products else []
+    suggestions = []  # no evidence: the "Complete your basket" block is hidden
+    if products:
+        suggestions = basket_completion(product_ids=[p.pk for p in products], limit=COMPLETE_LIMIT).suggestions
     if suggestions:
         block_impression("complete_basket")
     return render(request, "recommend/bought_together/cart.html", {"products": products, "suggestions": suggestions})

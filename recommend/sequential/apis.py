@@ -53,7 +53,9 @@ class RecommendationsApi(APIView):
         visitor = serializers.CharField(max_length=64, required=False, default="", help_text=VISITOR_HELP)
 
     class ReasonSerializer(serializers.Serializer):
-        kind = serializers.ChoiceField(choices=["history", "brand", "trending", "popular_in_category"])
+        kind = serializers.ChoiceField(
+            choices=["history", "similar", "intent", "model", "brand", "trending", "popular_in_category"]
+        )
         text = serializers.CharField()
         items = serializers.ListField(child=serializers.DictField(), required=False)
 
@@ -92,7 +94,8 @@ class NotInterestedApi(APIView):
 
 
 class RecommendationWhyApi(APIView):
-    """The caller's history with each event's weight for recommending this product (the heat strip's data)."""
+    """The caller's recent history with each event's occlusion weight for this product (the heat strip's data)
+    and the product's reasons, as the recommendation list gives them."""
 
     permission_classes = [AllowAny]
 

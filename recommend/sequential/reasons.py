@@ -1,8 +1,11 @@
 """Why an item is recommended, in words a shopper reads, each reason tagged with its kind.
 
-Kinds: "history" (the 1-3 history items the model weighted most for this item), "brand" (the
-shopper often buys this brand), "trending" (popular in its category in the last 7 days) and,
-for cold visitors, "popular_in_category".
+Kinds: "history" (the 1-3 history items whose removal lowers this item's score or rank materially),
+"similar" (a content neighbour of a history item that passes the same check), "intent" (the item's
+department leads the visitor's recent session, no single history item made it), "model" (shoppers with
+a similar history viewed it), "brand" (the shopper often buys this brand), "trending" (popular in its
+category in the last 7 days) and "popular_in_category" (popular in the visitor's department, or for
+cold visitors). The checked reasons are built in explanations.py.
 """
 
 from collections import Counter
@@ -16,36 +19,16 @@ from django.db.models import Count
 from django.utils import timezone
 
 from catalog.models import Interaction, Product
-from recommend.core.selectors import VisitorEvent
 
 VERBS = {"view": "viewed", "click": "viewed", "add_to_cart": "added to your cart", "purchase": "bought"}
 POPULAR_CACHE_SECONDS = 600
-
-
-def history_reason(events: Sequence[VisitorEvent], weights: Sequence[float], titles: dict[int, str]) -> dict[str, Any]:
-    """'Because you viewed X and bought Y' from the most-weighted history events (weights align with events)."""
-    order = sorted(range(len(events)), key=lambda position: -weights[position])
-    chosen: list[int] = []
-    for position in order:
-        if len(chosen) == 3 or (chosen and weights[position] < settings.RECOMMEND_REASON_MIN_WEIGHT):
-            break
-        if events[position].product_id not in {events[other].product_id for other in chosen}:
-            chosen.append(position)
-    text = "Because you " + _phrase(
-        [(VERBS.get(events[p].event, "viewed"), titles.get(events[p].product_id, "an item")) for p in chosen]
-    )
-    items = [
-        {"product_id": events[p].product_id, "event": events[p].event, "weight": round(float(weights[p]), 3)}
-        for p in chosen
-    ]
-    return {"kind": "history", "text": text, "items": items}
 
 
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _phrase(parts: list[tuple[str, str]]) -> str:
+def phrase(parts: list[tuple[str, str]]) -> str:
     """[(viewed, X), (viewed, Y), (bought, Z)] -> 'viewed X and Y and bought Z' (one verb per run)."""
     runs: list[tuple[str, list[str]]] = []
     for verb, title in parts:

@@ -9,7 +9,6 @@ staff with the permission may name any visitor.
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -18,7 +17,7 @@ from catalog.selectors import personalisation_enabled, visitor_ids_of_user
 from catalog.visitors import current_visitor_id
 from recommend.core.payloads import product_payload
 from recommend.core.selectors import SEQUENCE_EVENTS, VisitorEvent
-from recommend.sequential import reasons
+from recommend.sequential import explanations, ranking, reasons
 from recommend.sequential.artifact import active_artifact
 from recommend.sequential.models import RecommendationFeedback
 
@@ -75,36 +74,23 @@ def _live_products(product_ids: Sequence[int]) -> dict[int, Product]:
     return {product.pk: product for product in rows.select_related("brand", "category")}
 
 
-def _model_ranking(artifact: Any, events: list[VisitorEvent], exclude: set[int], want: int):  # type: ignore[no-untyped-def]
-    """(ranked product ids, their scores, kept events, per-candidate history weights) or None when cold."""
-    from recommend.ml.sequential.explain import history_weights, scores_and_attention
-
-    known = [event for event in events if event.product_id in artifact.vocabulary.index_of]
-    if not known:
-        return None
-    kept = known[-artifact.recommender.model_config.max_length :]
-    history = artifact.vocabulary.encode(event.product_id for event in kept)
-    scores, attention = scores_and_attention(artifact.recommender, history)
-    scores[0] = -np.inf
-    blocked = [artifact.vocabulary.index_of[pk] for pk in exclude if pk in artifact.vocabulary.index_of]
-    scores[blocked] = -np.inf
-    top = np.argpartition(-scores, min(want, len(scores) - 1))[:want]
-    top = top[np.argsort(-scores[top])]
-    top = [int(index) for index in top if np.isfinite(scores[index])]
-    weights = history_weights(
-        artifact.recommender, history, top, settings.RECOMMEND_EXPLAIN_METHOD, attention=attention
-    )
-    return artifact.vocabulary.decode(top), scores[top], kept, weights
+POOL_SIZE = 100  # model candidates per request (fixed, so the list and the "Why?" page rank the same pool)
 
 
-def recommendations_for(*, visitor_ids: Sequence[str], limit: int = 10) -> dict[str, Any]:
-    """{"model_version", "fallback", "results": [product payload + "reasons"]} for these visitor ids.
+def content_neighbours(product_ids: list[int]) -> dict[int, list[tuple[int, float]]]:
+    """Each product's content neighbours (id, cosine) from the similar-items version: how products without
+    behaviour become recommendable from the visitor's recent items."""
+    from recommend.similarity.selectors import similar_products
 
-    With personalisation switched off their history is not read: the popular products, as for a newcomer.
-    """
-    version_id, artifact = active_artifact()
-    if visitor_ids and not personalisation_enabled(visitor_ids=list(visitor_ids)):
-        return {"model_version": version_id, "fallback": "personalisation_off", "results": _cold([], set(), limit)}
+    out = {}
+    for product in Product.objects.filter(pk__in=product_ids):
+        results = similar_products(product=product, strategy="content", limit=ranking.CONTENT_NEIGHBOURS)["results"]
+        out[product.pk] = [(int(item["id"]), float(item["score"])) for item in results]
+    return out
+
+
+def request_state(visitor_ids: Sequence[str]) -> tuple[list[VisitorEvent], list[tuple[int, int | None]], set[int]]:
+    """(latest events, purchases, products not to recommend) of these visitor ids."""
     events = latest_history(visitor_ids=visitor_ids, limit=settings.RECOMMEND_HISTORY_LENGTH)
     bought = purchased(visitor_ids=visitor_ids)
     exclude = hidden_product_ids(visitor_ids=visitor_ids)
@@ -112,31 +98,51 @@ def recommendations_for(*, visitor_ids: Sequence[str], limit: int = 10) -> dict[
         exclude |= {product_id for product_id, _ in bought}
     if settings.RECOMMEND_EXCLUDE_SEEN:
         exclude |= {event.product_id for event in events}
-    ranking = _model_ranking(artifact, events, exclude, 3 * limit + 20) if artifact is not None else None
-    if ranking is None:
-        return {
-            "model_version": version_id,
-            "fallback": "popular_in_category",
-            "results": _cold(events, exclude, limit),
-        }
-    product_ids, scores, kept, weights = ranking
-    products = _live_products(list(product_ids) + [event.product_id for event in kept])
-    titles = {pk: product.title for pk, product in products.items()}
+    return events, bought, exclude
+
+
+def intent_ranker(
+    *, events: Sequence[VisitorEvent], exclude: set[int], artifact: Any, extra: Sequence[int] = ()
+) -> ranking.IntentRanker:
+    """The ranking of one history: model, recent items' content neighbours, popular in the visitor's departments."""
+    return ranking.IntentRanker(
+        events=events, exclude=exclude, artifact=artifact, neighbours_of=content_neighbours, want=POOL_SIZE, extra=extra
+    )
+
+
+def _extra_reasons(product: Product, brands: set[int], trending: set[int]) -> list[dict[str, Any]]:
+    out = []
+    if product.brand_id in brands:
+        out.append(reasons.brand_reason(product.brand.name))
+    if product.pk in trending and product.category_id:
+        out.append(reasons.trending_reason(product.category.name))
+    return out
+
+
+def recommendations_for(*, visitor_ids: Sequence[str], limit: int = 10) -> dict[str, Any]:
+    """{"model_version", "fallback", "results": [product payload + "reasons"]} for these visitor ids.
+
+    The visitor's current intent leads (ranking.py); each reason is checked by occlusion (explanations.py).
+    With personalisation switched off their history is not read: the popular products, as for a newcomer.
+    """
+    version_id, artifact = active_artifact()
+    if visitor_ids and not personalisation_enabled(visitor_ids=list(visitor_ids)):
+        return {"model_version": version_id, "fallback": "personalisation_off", "results": _cold([], set(), limit)}
+    events, bought, exclude = request_state(visitor_ids)
+    ranker = intent_ranker(events=events, exclude=exclude, artifact=artifact) if events else None
+    if ranker is None or not ranker.order:
+        results = _cold(events, exclude, limit)
+        return {"model_version": version_id, "fallback": "popular_in_category", "results": results}
+    products = _live_products([item.product_id for item in ranker.order[: 3 * limit + 20]])
+    shown = [item for item in ranker.order if item.product_id in products][:limit]
+    checked = explanations.item_reasons(ranker, [item.product_id for item in shown])
     brands = reasons.frequent_brands([brand for _, brand in bought])
     trending = reasons.trending_product_ids()
     results = []
-    for row, product_id in enumerate(product_ids):
-        product = products.get(product_id)
-        if product is None:
-            continue
-        item_reasons = [reasons.history_reason(kept, weights[row], titles)]
-        if product.brand_id in brands:
-            item_reasons.append(reasons.brand_reason(product.brand.name))
-        if product_id in trending and product.category_id:
-            item_reasons.append(reasons.trending_reason(product.category.name))
-        results.append({**product_payload(product, float(scores[row]), "model"), "reasons": item_reasons})
-        if len(results) == limit:
-            break
+    for item in shown:
+        product = products[item.product_id]
+        item_reasons = checked[item.product_id] + _extra_reasons(product, brands, trending)
+        results.append({**product_payload(product, float(item.score), item.source), "reasons": item_reasons})
     return {"model_version": version_id, "fallback": None, "results": results}
 
 
@@ -157,55 +163,45 @@ def _cold(events: list[VisitorEvent], exclude: set[int], limit: int) -> list[dic
 
 
 def also_viewed(*, product: Product, limit: int = 8) -> list[dict[str, Any]]:
-    """'Customers who viewed this also viewed': the model's next items after this one product."""
+    """'Customers who viewed this also viewed': the model's next items after this one product, its department
+    first (another department shows only on a large score margin)."""
     _, artifact = active_artifact()
     if artifact is None or product.pk not in artifact.vocabulary.index_of:
         return []
     event = VisitorEvent(product.pk, Interaction.Event.VIEW, None)  # type: ignore[arg-type]
-    ranking = _model_ranking(artifact, [event], {product.pk}, 2 * limit + 10)
-    if ranking is None:
-        return []
-    product_ids, scores, _, _ = ranking
-    products = _live_products(product_ids)
+    ranker = ranking.IntentRanker(
+        events=[event], exclude={product.pk}, artifact=artifact, neighbours_of=None, want=2 * limit + 10, popular=False
+    )
+    ordered = [item for item in ranker.order if item.source == "model"]
+    products = _live_products([item.product_id for item in ordered])
     payloads = [
-        product_payload(products[pk], float(score), "model")
-        for pk, score in zip(product_ids, scores, strict=True)
-        if pk in products
+        product_payload(products[item.product_id], float(item.score), "model")
+        for item in ordered
+        if item.product_id in products
     ]
     return payloads[:limit]
 
 
 def explanation_for(*, visitor_ids: Sequence[str], product: Product) -> dict[str, Any]:
-    """The visitor's own history with the weight of each event for recommending `product` (the "Why?" view)."""
-    from recommend.ml.sequential.explain import history_weights
-
+    """The visitor's recent history with each event's occlusion weight for `product` (the "Why?" view), and the
+    product's reasons, built as the recommendation list builds them so the two agree."""
     _, artifact = active_artifact()
     if visitor_ids and not personalisation_enabled(visitor_ids=list(visitor_ids)):
         # Personalisation off: nothing was recommended from their history, so there is none to explain.
-        return {"product_id": product.pk, "history": [], "explained": False, "personalisation": False}
-    events = latest_history(visitor_ids=visitor_ids, limit=settings.RECOMMEND_HISTORY_LENGTH)
-    if artifact is None or product.pk not in artifact.vocabulary.index_of:
-        return {"product_id": product.pk, "history": [], "explained": False}
-    known = [e for e in events if e.product_id in artifact.vocabulary.index_of][
-        -artifact.recommender.model_config.max_length :
-    ]
-    if not known:
-        return {"product_id": product.pk, "history": [], "explained": False}
-    history = artifact.vocabulary.encode(event.product_id for event in known)
-    target = artifact.vocabulary.index_of[product.pk]
-    weights = history_weights(artifact.recommender, history, [target], settings.RECOMMEND_EXPLAIN_METHOD)[0]
-    titles = dict(Product.objects.filter(pk__in=[e.product_id for e in known]).values_list("pk", "title"))
-    top = float(weights.max()) if len(weights) else 1.0
-    history_rows = [
-        {
-            "product_id": event.product_id,
-            "title": titles.get(event.product_id, ""),
-            "event": event.event,
-            "verb": reasons.VERBS.get(event.event, "viewed"),
-            "timestamp": event.timestamp.isoformat() if event.timestamp else None,
-            "weight": round(float(weight), 3),
-            "intensity": round(float(weight) / top, 3) if top > 0 else 0.0,
-        }
-        for event, weight in zip(known, weights, strict=True)
-    ]
-    return {"product_id": product.pk, "history": history_rows, "explained": True}
+        return {"product_id": product.pk, "history": [], "explained": False, "personalisation": False, "reasons": []}
+    events, bought, exclude = request_state(visitor_ids)
+    if not events:
+        return {"product_id": product.pk, "history": [], "explained": False, "reasons": []}
+    ranker = intent_ranker(events=events, exclude=exclude, artifact=artifact, extra=[product.pk])
+    if product.pk not in ranker.scores:
+        return {"product_id": product.pk, "history": [], "explained": False, "reasons": []}
+    item_reasons = explanations.item_reasons(ranker, [product.pk])[product.pk]
+    cited = {entry["product_id"] for reason in item_reasons for entry in reason.get("items", [])}
+    brands = reasons.frequent_brands([brand for _, brand in bought])
+    item_reasons += _extra_reasons(product, brands, reasons.trending_product_ids())
+    return {
+        "product_id": product.pk,
+        "history": explanations.history_rows(ranker, product.pk, cited),
+        "explained": True,
+        "reasons": item_reasons,
+    }

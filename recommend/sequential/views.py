@@ -7,18 +7,17 @@ from django.views.decorators.http import require_POST
 
 from catalog.models import Product
 from catalog.selectors import db_id
-from recommend.sequential.selectors import explanation_for, recommendations_for, visitor_ids_for_request
+from recommend.sequential.selectors import explanation_for, visitor_ids_for_request
 from recommend.sequential.services import feedback_not_interested
 
 
 def why_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """The shopper's own history as a heat strip: how much each event weighed for this product."""
+    """The shopper's own history as a heat strip: how much this product's score falls without each item."""
     product = get_object_or_404(Product.objects.filter(is_active=True), pk=pk)
     visitor_ids = visitor_ids_for_request(request)
     explanation = explanation_for(visitor_ids=visitor_ids, product=product)
-    recommended = recommendations_for(visitor_ids=visitor_ids, limit=50)["results"]
-    reasons = next((item["reasons"] for item in recommended if item["id"] == product.pk), [])
-    context = {"product": product, "history": explanation["history"], "reasons": reasons}
+    # The reasons come from the same occlusion check as the list's, so the page and the list agree.
+    context = {"product": product, "history": explanation["history"], "reasons": explanation["reasons"]}
     return render(request, "recommend/sequential/why.html", context)
 
 

@@ -15,7 +15,7 @@ register = template.Library()
 @register.inclusion_tag("recommend/bought_together/_block.html", takes_context=True)
 def bought_together_block(context: template.Context, product: Product, limit: int = 4) -> dict[str, Any]:
     request = context.get("request")
-    _version, suggestions = bought_together_for_product(product=product, limit=limit)
+    suggestions = bought_together_for_product(product=product, limit=limit).suggestions  # none: the block hides
     if suggestions:
         block_impression("bought_together")
     cart = request.session.get(CART_SESSION_KEY, []) if request is not None else []

@@ -93,22 +93,29 @@ def test_product_api_says_signal_and_evidence_in_shopper_words(built, api_client
     top = results[0]
     assert top["id"] == shop["bread"].pk and top["signal"] == "rules"
     assert top["evidence"] == "Bought together in 67 % of orders with this item"
-    assert len(results) == 3 and shop["milk"].pk not in [item["id"] for item in results]
+    # Complements only (issue 23): cheese and butter share milk's leaf category (Food > Dairy), so they are
+    # same-type items, not shown; the croissant comes from the learnt Dairy -> Bakery pattern.
+    assert [(item["id"], item["signal"]) for item in results] == [
+        (shop["bread"].pk, "rules"),
+        (shop["croissant"].pk, "category"),
+    ]
+    assert results[1]["evidence"] == "Shoppers who buy Dairy often add Bakery"
 
 
 def test_a_product_nobody_bought_gets_suggestions_from_its_own_part_of_the_catalog(built, api_client):
     shop, _ = built
     results = _results(api_client, shop["yogurt"], limit=4)
     assert results
-    food = {shop[sku].pk for sku in ("milk", "cheese", "butter", "bread", "croissant")}
-    assert {item["id"] for item in results} <= food
-    assert {item["signal"] for item in results} <= {"graph", "content"}
+    # No pair evidence: only the complements of its category (Dairy -> Bakery), never another dairy product.
+    assert {item["id"] for item in results} == {shop["bread"].pk, shop["croissant"].pk}
+    assert {item["signal"] for item in results} == {"category"}
 
 
-def test_without_a_model_the_same_category_is_the_fallback(shop, api_client):
-    results = _results(api_client, shop["milk"], limit=5)
-    assert {item["id"] for item in results} == {shop["cheese"].pk, shop["butter"].pk, shop["yogurt"].pk}
-    assert all(item["signal"] == "content" and item["evidence"] == "Popular in Dairy" for item in results)
+def test_without_a_model_there_is_no_block_and_the_api_says_why(shop, api_client):
+    """Issue 23: no same-category fallback (those are substitutes); no evidence, no block."""
+    response = api_client.get(reverse("api:product-bought-together", kwargs={"pk": shop["milk"].pk}))
+    assert response.json()["results"] == []
+    assert response.json()["reason"].startswith("No orders have been analysed yet")
 
 
 def test_basket_complete_names_the_item_behind_the_evidence(built, api_client):
@@ -118,8 +125,10 @@ def test_basket_complete_names_the_item_behind_the_evidence(built, api_client):
     assert response.status_code == 200
     results = response.json()["results"]
     by_id = {item["id"]: item for item in results}
-    assert by_id[shop["sponge"].pk]["evidence"] == "Bought together in 86 % of orders with Dish soap"
+    assert by_id[shop["butter"].pk]["evidence"] == "Bought together in 33 % of orders with Rye bread"
     assert shop["soap"].pk not in by_id and shop["bread"].pk not in by_id
+    # The sponge shares the soap's leaf category (Home > Cleaning): a same-type item is never suggested.
+    assert shop["sponge"].pk not in by_id and response.json()["reason"] is None
 
 
 @pytest.mark.parametrize(
@@ -190,8 +199,13 @@ def test_product_page_block_and_cart_complete_the_basket(built, client):
     response = client.post(reverse("storefront:cart-add"), {"product_id": shop["soap"].pk})
     assert response.status_code == 302
     cart = client.get(reverse("storefront:cart")).content.decode()
-    assert "Dish soap" in cart and "Complete your basket" in cart and "Kitchen sponge" in cart
-    client.post(reverse("storefront:cart-remove"), {"product_id": shop["soap"].pk})
+    # Soap's only pair is a same-type item and no category pattern holds: the block is hidden.
+    assert "Dish soap" in cart and "Complete your basket" not in cart and "Kitchen sponge" not in cart
+    client.post(reverse("storefront:cart-add"), {"product_id": shop["bread"].pk})
+    cart = client.get(reverse("storefront:cart")).content.decode()
+    assert "Complete your basket" in cart and "Whole milk 1 l" in cart
+    for sku in ("soap", "bread"):
+        client.post(reverse("storefront:cart-remove"), {"product_id": shop[sku].pk})
     assert "Your cart is empty" in client.get(reverse("storefront:cart")).content.decode()
 
 

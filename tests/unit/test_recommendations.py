@@ -148,10 +148,11 @@ def test_signed_in_shopper_gets_model_recommendations_with_history_reasons(train
     client.force_login(shopper)
     payload = client.get("/api/v1/recommendations/?limit=5").json()
     assert payload["fallback"] is None and len(payload["results"]) == 5
-    first = payload["results"][0]
-    assert first["reasons"][0]["kind"] == "history"
-    assert first["reasons"][0]["text"].startswith("Because you viewed Cream ")
-    assert {item["product_id"] for item in first["reasons"][0]["items"]} <= {p.pk for p in shop[:3]}
+    # A reason names only history items whose removal lowers the item's score or rank materially (issue 23); in
+    # the cycle, Cream 3 stays the next unseen item without Cream 2, so not every item gets a history reason.
+    history = [item["reasons"][0] for item in payload["results"] if item["reasons"][0]["kind"] == "history"]
+    assert history and all(reason["text"].startswith("Because you viewed Cream ") for reason in history)
+    assert {entry["product_id"] for reason in history for entry in reason["items"]} <= {p.pk for p in shop[:3]}
 
 
 def test_a_new_event_changes_the_next_recommendation_at_once(trained, shop, shopper, client):
@@ -192,7 +193,8 @@ def test_anonymous_shopper_gets_recommendations_from_their_visitor_events(traine
     history_of(give_visitor(client), shop[5:8])
     payload = client.get("/api/v1/recommendations/?limit=3").json()
     assert payload["fallback"] is None
-    assert payload["results"][0]["reasons"][0]["items"][0]["product_id"] in {p.pk for p in shop[5:8]}
+    named = {entry["product_id"] for item in payload["results"] for entry in item["reasons"][0].get("items", [])}
+    assert named and named <= {p.pk for p in shop[5:8]}
 
 
 def test_only_staff_may_ask_for_another_visitor(trained, shop, shopper, client, staff_api_client):
@@ -210,7 +212,7 @@ def test_a_visitor_never_sees_another_visitors_history(trained, shop, shopper, c
     client.force_login(shopper)
     mine = {p.pk for p in shop[:3]}
     for item in client.get("/api/v1/recommendations/?limit=10").json()["results"]:
-        assert {entry["product_id"] for entry in item["reasons"][0]["items"]} <= mine
+        assert {entry["product_id"] for entry in item["reasons"][0].get("items", [])} <= mine
     why = client.get(f"/api/v1/recommendations/{shop[4].pk}/why/").json()
     assert {row["product_id"] for row in why["history"]} == mine
     page = client.get(reverse("storefront:recommendation-why", args=[shop[4].pk])).content.decode()

@@ -38,7 +38,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         offset = (number - 1) * SEARCH_PAGE_SIZE
         context["hits"] = search_hits(ranking, ids[offset : offset + SEARCH_PAGE_SIZE])
         context["facets"] = facets_for(matches, selection, request.GET) if ranking["ids"] else {}
-        context["closest_only"] = ranking["match"] == "closest"
+        context["closest_only"] = ranking.get("match") == "closest"
     # A page object over the total only: the template's pager needs numbers, the hits are already this page's.
     page = Paginator(range(len(ids)), SEARCH_PAGE_SIZE).get_page(number)
     params = request.GET.copy()

@@ -25,8 +25,9 @@ pytestmark = pytest.mark.django_db
 # Issue 23: home +4 (the intent-led ranking reads the recent items for their content neighbours, the categories
 # and departments of the history and of the candidates, and the visited departments' categories for their
 # popular products; the reasons read the history titles in place of the cold list); product -2 (bought together
-# no longer reads same-category products for a content fallback). All constant in the catalog's size.
-PINS = {"home": 14, "category": 9, "product": 6, "search": 9, "similar_api": 2}
+# no longer reads same-category products for a content fallback). Issue 27: search +1 (which hits hold every
+# word of the query, over the candidates only). All constant in the catalog's size.
+PINS = {"home": 14, "category": 9, "product": 6, "search": 10, "similar_api": 2}
 DUMP = False
 START = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -89,6 +89,8 @@ def faults() -> dict[str, float]:
         "SECURE_COOKIES": "0",
     }
     cases, failed, output = pytest_cases(FAULT_TESTS, env, ["-m", "integration", "-s"])
+    if failed:
+        print(f"{failed} fault test(s) failed:\n{output[-4000:]}", file=sys.stderr)
     lost = re.search(r"faults\.lost_derived_work = (\d+)", output)
     stall = re.search(r"faults\.worker_stall_recovery_seconds = ([\d.]+|None)", output)
     return {

@@ -10,7 +10,8 @@ model's standard-deviation units:
 where relevance is the strongest of three pieces of evidence: the sequential model's score (standardised
 over all items, so a variant history is comparable), the content similarity to a recent history item
 (`content_scale` x cosine, damped for older items; this is what makes products without behaviour
-recommendable), and popularity inside a department the visitor is browsing. A product of a department
+recommendable), and popularity inside a department the visitor is browsing (for products the model did not
+score: between scored products the model's order stands). A product of a department
 the visitor never touched pays the whole margin, so it shows only on a large score margin.
 
 Pure Python: the Django side (`ranking.py`) reads the facts and passes them in, so the same function scores
@@ -155,7 +156,9 @@ def score(
             pieces.append(("model", evidence.model[product_id], None))
         if product_id in content:
             pieces.append(("content", content[product_id][0], content[product_id][1]))
-        if product_id in popular:
+        if product_id in popular and product_id not in evidence.model:
+            # Popularity speaks only where the model cannot: between products it scored, its order stands (a
+            # floor of "popular in your department" would flatten the model's ranking into popularity).
             pieces.append(("popular", popular[product_id], None))
         source, relevance, anchor = max(pieces[1:] or pieces, key=lambda piece: piece[1])
         value = (

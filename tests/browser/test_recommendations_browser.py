@@ -51,7 +51,8 @@ def test_shopper_sees_reasons_opens_why_and_hides_an_item(live_server, browser, 
     page = context.new_page()
     page.goto(live_server.url)
     section = page.get_by_role("region", name="Recommended for you")
-    first_card = section.locator("li.card").first
+    # A reason names a history item only where removing that item lowers the score (issue 23): the first such card.
+    first_card = section.locator("li.card:has([data-reason-kind=history])").first
     assert first_card.locator("[data-reason-kind=history]").inner_text().startswith("Because you viewed Cream ")
     hidden_title = first_card.locator(".title").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -64,7 +65,7 @@ def test_shopper_sees_reasons_opens_why_and_hides_an_item(live_server, browser, 
     page.screenshot(path=str(SCREENSHOTS / "recommendation_why.png"), full_page=True)
 
     page.go_back()
-    page.get_by_role("region", name="Recommended for you").locator("li.card").first.get_by_role(
+    page.get_by_role("region", name="Recommended for you").locator("li.card", has_text=hidden_title).first.get_by_role(
         "button", name="Not interested"
     ).click()
     titles = page.get_by_role("region", name="Recommended for you").locator(".title").all_inner_texts()

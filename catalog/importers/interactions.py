@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +32,9 @@ class InteractionMapping:
     default_event: str = Interaction.Event.VIEW
     timestamp_format: str = ""  # strptime format; empty means unix seconds or ISO 8601
     transform: Callable[[Row], Row] | None = None
+    # An order export (order id and SKU per row): rows with an order id and no time get this time plus their row
+    # number in microseconds (the file's order; set at import start when left None).
+    import_time: datetime | None = None
 
 
 def parse_timestamp(value: str, column: str, fmt: str) -> datetime:
@@ -60,10 +63,13 @@ def parse_interaction_row(number: int, row: Row, mapping: InteractionMapping, sk
     def value(name: str) -> str:
         return clean_text(row.get(columns.get(name, ""))) if columns.get(name) else ""
 
-    visitor_id = value("visitor_id")
+    order_id = value("order_id")[:64]
+    # An order export needs no shopper or time column: each order is its own shopper ("order:<id>"), a row is a
+    # purchase, and it is stored once however often the file is imported (event id "order:<id>:<sku>").
+    visitor_id = value("visitor_id") or (f"order:{order_id}" if order_id else "")
     if not visitor_id:
-        raise RowInvalid(columns.get("visitor_id", "visitor_id"), "is required")
-    event = value("event") or mapping.default_event
+        raise RowInvalid(columns.get("visitor_id", "visitor_id"), "is required (or an order_id)")
+    event = value("event") or (Interaction.Event.PURCHASE if order_id else mapping.default_event)
     if event not in EVENTS:
         raise RowInvalid(columns.get("event", "event"), f"{event!r} is not one of {', '.join(sorted(EVENTS))}")
     sku = value("sku")
@@ -80,10 +86,17 @@ def parse_interaction_row(number: int, row: Row, mapping: InteractionMapping, sk
         product_id=product_id,
         event=event,
         query=query[:500],
-        order_id=value("order_id")[:64],
-        event_id=value("event_id")[:128] or None,
-        timestamp=parse_timestamp(value("timestamp"), columns.get("timestamp", "timestamp"), mapping.timestamp_format),
+        order_id=order_id,
+        event_id=value("event_id")[:128] or (f"order:{order_id}:{sku}"[:128] if order_id else None),
+        timestamp=row_time(value("timestamp"), number, order_id, mapping),
     )
+
+
+def row_time(raw: str, number: int, order_id: str, mapping: InteractionMapping) -> datetime:
+    """The row's time; an order row without one gets the import time plus its row number in microseconds."""
+    if not raw and order_id and mapping.import_time is not None:
+        return mapping.import_time + timedelta(microseconds=number)
+    return parse_timestamp(raw, mapping.columns.get("timestamp", "timestamp"), mapping.timestamp_format)
 
 
 class InteractionWriter:
@@ -92,6 +105,8 @@ class InteractionWriter:
     def __init__(self, mapping: InteractionMapping, report: ImportReport) -> None:
         self.batch_size = settings.IMPORT_BATCH_SIZE * 2
         self.mapping = mapping
+        if mapping.import_time is None:
+            mapping.import_time = datetime.now(tz=UTC)
         self.report = report
         self.sku_ids = dict(Product.objects.values_list("sku", "pk"))
         self.created = self.purchases = 0

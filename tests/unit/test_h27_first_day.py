@@ -90,3 +90,24 @@ def test_the_buy_box_is_above_the_details_and_adding_says_so(client, tree):
     assert page.index('class="add-to-cart"') < page.index("<h2>Description")  # above the fold on a phone
     added = client.post("/cart/add/", {"product_id": product.pk, "next": product.get_absolute_url()}, follow=True)
     assert "Added Trail running shoe to your cart." in added.content.decode()
+
+
+def test_an_order_export_with_only_order_id_and_sku_imports_as_purchases_once(tmp_path):
+    from catalog.importers import InteractionMapping
+    from catalog.models import Interaction
+
+    for sku in ("M1", "B1", "C1"):
+        ProductFactory(sku=sku)
+    path = write(tmp_path, "orders.csv", "order_id,sku\n1001,M1\n1001,B1\n1002,C1\n")
+    mapping = {"columns": {"order_id": "order_id", "sku": "sku"}}
+
+    first = import_file(path=path, kind="interactions", mapping=InteractionMapping(**mapping))
+    again = import_file(path=path, kind="interactions", mapping=InteractionMapping(**mapping))
+
+    assert (first.created, first.errors, again.created, again.unchanged) == (3, [], 0, 3)
+    rows = list(Interaction.objects.order_by("timestamp").values_list("visitor_id", "event", "order_id"))
+    assert rows == [
+        ("order:1001", "purchase", "1001"),
+        ("order:1001", "purchase", "1001"),
+        ("order:1002", "purchase", "1002"),
+    ]

@@ -24,8 +24,7 @@ from recommend.bought_together.training import BasketData, FittedBlend, baseline
 from recommend.core.evaluation import (
     DEFAULT_FALLBACK,
     NOT_ACTIVATED_KEY,
-    activate_if_beats_baseline,
-    beats_baseline,
+    activate_if_beats_baseline_and_active,
     evaluation_of,
     evaluation_store,
 )
@@ -102,23 +101,14 @@ def bought_together_activate(*, version: ModelVersion, force: bool = False) -> b
     """Activate `version` when it beats its strongest baseline on its latest orders and its hit@10 there is not
     below the active version's on that one's latest orders (`force` overrides both); else it stays ready and
     metrics["not_activated_because"] says why and what serves."""
-    active = (
-        ModelVersion.objects.select_for_update()
-        .filter(kind=version.kind, status=ModelVersion.Status.ACTIVE)
-        .exclude(pk=version.pk)
-        .first()
+    return activate_if_beats_baseline_and_active(
+        version=version,
+        force=force,
+        score=lambda candidate: float(e["model_value"]) if (e := evaluation_of(candidate)) else None,
+        describe=lambda new, old, active: (
+            f"hit@10 {100 * new:.1f} on its latest orders is below v{active.version}'s {100 * old:.1f} on its own"
+        ),
     )
-    new, old = evaluation_of(version), evaluation_of(active) if active is not None else None
-    worse = new is not None and old is not None and float(new["model_value"]) < float(old["model_value"])
-    if not force and beats_baseline(version) and worse and active is not None and new and old:
-        because = (
-            f"hit@10 {100 * float(new['model_value']):.1f} on its latest orders is below v{active.version}'s "
-            f"{100 * float(old['model_value']):.1f} on its own: v{active.version} keeps serving."
-        )
-        version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: because}
-        version.save(update_fields=["metrics"])
-        return False
-    return activate_if_beats_baseline(version=version, force=force)
 
 
 def _serve_baseline(*, version: ModelVersion, fitted: FittedBlend, data: BasketData) -> ModelVersion:

@@ -10,6 +10,7 @@ by itself, and says why ("the active version / the baseline keeps serving"); sta
 hand from its admin page, which then shows the same sentence.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -86,3 +87,30 @@ def activate_if_beats_baseline(*, version: ModelVersion, force: bool = False, fa
     version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: f"{evaluation_sentence(version)}: {serving}."}
     version.save(update_fields=["metrics"])
     return False
+
+
+@transaction.atomic
+def activate_if_beats_baseline_and_active(
+    *,
+    version: ModelVersion,
+    score: Callable[[ModelVersion], float | None],
+    describe: Callable[[float, float, ModelVersion], str],
+    force: bool = False,
+    fallback: str = DEFAULT_FALLBACK,
+) -> bool:
+    """The gate with a second condition: besides beating its baseline, the version's `score` must not be below
+    the active version's (when both are known); `describe(new, old, active)` words a refusal. `force` overrides."""
+    active = (
+        ModelVersion.objects.select_for_update()
+        .filter(kind=version.kind, status=ModelVersion.Status.ACTIVE)
+        .exclude(pk=version.pk)
+        .first()
+    )
+    if not force and active is not None and beats_baseline(version) is not False:
+        new, old = score(version), score(active)
+        if new is not None and old is not None and new < old:
+            because = f"{describe(new, old, active)}: v{active.version} keeps serving."
+            version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: because}
+            version.save(update_fields=["metrics"])
+            return False
+    return activate_if_beats_baseline(version=version, force=force, fallback=fallback)

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.models import Product
-from recommend.core.evaluation import NOT_ACTIVATED_KEY, activate_if_beats_baseline, beats_baseline, evaluation_store
+from recommend.core.evaluation import activate_if_beats_baseline_and_active, evaluation_store
 from recommend.core.progress import ProgressCallback, scaled_progress
 from recommend.core.registry import (
     model_version_create,
@@ -133,25 +133,13 @@ def recommender_activate(*, version: ModelVersion, force: bool = False) -> bool:
     Activated only when the version beats its strongest baseline on the visitors' latest events and its
     validation NDCG@10 is not below the active version's; `force` overrides both. When not, the version stays
     ready and metrics["not_activated_because"] says why and what serves meanwhile."""
-    active = (
-        ModelVersion.objects.select_for_update()
-        .filter(kind=ModelVersion.Kind.SEQUENTIAL, status=ModelVersion.Status.ACTIVE)
-        .exclude(pk=version.pk)
-        .first()
+    return activate_if_beats_baseline_and_active(
+        version=version,
+        force=force,
+        fallback=BASELINE_SERVES,
+        score=lambda candidate: float(candidate.metrics.get(GUARD_METRIC, 0.0)),
+        describe=lambda new, old, active: f"valid NDCG@10 {new:.4f} < {old:.4f} of v{active.version}",
     )
-    if not force and beats_baseline(version) is not False and active is not None:
-        new_score = float(version.metrics.get(GUARD_METRIC, 0.0))
-        old_score = float(active.metrics.get(GUARD_METRIC, 0.0))
-        if new_score < old_score:
-            because = (
-                f"valid NDCG@10 {new_score:.4f} < {old_score:.4f} of v{active.version}: "
-                f"v{active.version} keeps serving."
-            )
-            version.metrics = {**version.metrics, NOT_ACTIVATED_KEY: because}
-            version.save(update_fields=["metrics"])
-            return False
-    activated = activate_if_beats_baseline(version=version, force=force, fallback=BASELINE_SERVES)
-    return activated
 
 
 def feedback_not_interested(*, visitor_ids: list[str], product: Product, user: Any = None) -> int:

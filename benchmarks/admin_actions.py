@@ -2,8 +2,11 @@
 
 Builds (once, reused from --workdir) the demo site in embedded mode: SQLite, tasks in process, the demo
 catalog and models from `manage.py setup_demo`. Then, logged in as staff, it posts each action the way the
-admin page does and times the request itself: move a category (drag and drop), rename one, accept one
-review-queue suggestion, merge a duplicate pair, accept the top suggestion of 50 products, and the "Train
+admin page does and times the request itself, REPETITIONS (20) times per action, reporting the median, p95 and
+max (`admin.<action>.median_seconds` / `p95_seconds` / `max_seconds` / `repetitions`): move a category (drag and
+drop, there and back), rename one (and back), accept one review-queue suggestion, merge a duplicate pair (a new
+pair each time, fewer repetitions when the site has fewer open pairs), accept the top suggestion of 50 products
+(the accepted products are put back in the queue after each request, outside the timing); and once, the "Train
 classifier" form with its defaults (timed to the end of its job). It also records which follow-up jobs each
 click queued and when they are due, and, as the baseline in the same run, how long the coalesced
 rebuild/retrain those clicks queued takes when it finally runs (the work the old code did per click).
@@ -18,9 +21,12 @@ import argparse
 import os
 import re
 import time
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from common import setup_django, write_results
 
 SEED = 13
@@ -75,6 +81,9 @@ def last_job_id() -> int:
     return Job.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
+REPETITIONS = 20  # each click is timed this many times: median and p95, never one request
+
+
 def timed(name: str, post: Any, client: Any) -> dict[str, Any]:
     """Time one request; report its status, the admin's message and the jobs it queued."""
     before = last_job_id()
@@ -93,22 +102,70 @@ def timed(name: str, post: Any, client: Any) -> dict[str, Any]:
     }
 
 
+Step = tuple[Callable[[], Any], Callable[[], None] | None]  # (the request, what restores the site after it)
+
+
+def repeated(name: str, steps: Iterator[Step], client: Any) -> dict[str, Any]:
+    """Time each request `steps` yields (REPETITIONS at most): median, p95 and max seconds, statuses, jobs queued.
+
+    A step's restore (putting products back in the review queue, say) runs after its request, outside the timing,
+    so every repetition does the same work on the same kind of data.
+    """
+    seconds, statuses, queued, ran, said = [], set(), 0, 0, ""
+    for post, restore in islice(steps, REPETITIONS):
+        before = last_job_id()
+        started = time.perf_counter()
+        response = post()
+        seconds.append(time.perf_counter() - started)
+        jobs = jobs_since(before)
+        statuses.add(response.status_code)
+        queued += len(jobs)
+        ran += sum(1 for job in jobs if job["status"] in ("done", "failed"))
+        shown = " | ".join(admin_messages(client))[:300]  # read every time: messages must not pile up
+        said = said or shown
+        if restore is not None:
+            restore()
+    if not seconds:
+        return {f"admin.{name}.skipped": "nothing to act on"}
+    values = {
+        f"admin.{name}.repetitions": len(seconds),
+        f"admin.{name}.median_seconds": round(float(np.median(seconds)), 4),
+        f"admin.{name}.p95_seconds": round(float(np.percentile(seconds, 95)), 4),
+        f"admin.{name}.max_seconds": round(max(seconds), 4),
+        f"admin.{name}.statuses": ", ".join(map(str, sorted(statuses))),
+        f"admin.{name}.jobs_queued": queued,
+        f"admin.{name}.jobs_ran_in_request": ran,
+        f"admin.{name}.message": said,
+    }
+    print(name, {key.rsplit(".", 1)[1]: value for key, value in values.items()}, flush=True)
+    return values
+
+
 def admin_messages(client: Any) -> list[str]:
     page = client.get("/admin/").content.decode()
     return re.findall(r'<li class="(?:success|info|warning|error)">(.*?)</li>', page)
 
 
 def move_category(client: Any) -> dict[str, Any]:
-    """Drag one leaf category under its parent's next sibling (the tree admin's move_node request)."""
+    """Drag one leaf category under its parent's next sibling and back (the tree admin's move_node request)."""
     from django.urls import reverse
 
     from taxonomy.models import Category
 
     leaf = Category.objects.filter(children__isnull=True, level__gte=2).order_by("pk").first()
-    target = Category.objects.filter(level=leaf.level - 1).exclude(pk=leaf.parent_id).order_by("pk").first()
+    if leaf is None:
+        return {"admin.move_category.skipped": "no leaf category below level 2"}
+    home = leaf.parent_id
+    target = Category.objects.filter(level=leaf.level - 1).exclude(pk=home).order_by("pk").first()
     url = reverse("admin:taxonomy_category_changelist")
-    data = {"cmd": "move_node", "cut_item": leaf.pk, "pasted_on": target.pk, "position": "last-child"}
-    return timed("move_category", lambda: client.post(url, data, HTTP_X_REQUESTED_WITH="XMLHttpRequest"), client)
+
+    def steps() -> Iterator[Step]:
+        for repetition in range(REPETITIONS):
+            onto = target.pk if repetition % 2 == 0 else home
+            data = {"cmd": "move_node", "cut_item": leaf.pk, "pasted_on": onto, "position": "last-child"}
+            yield lambda data=data: client.post(url, data, HTTP_X_REQUESTED_WITH="XMLHttpRequest"), None
+
+    return repeated("move_category", steps(), client)
 
 
 def form_data(client: Any, url: str) -> dict[str, Any]:
@@ -125,39 +182,74 @@ def form_data(client: Any, url: str) -> dict[str, Any]:
 
 
 def rename_category(client: Any) -> dict[str, Any]:
+    """Rename a leaf category and back again, through its change form."""
     from django.urls import reverse
 
     from taxonomy.models import Category
 
     category = Category.objects.filter(children__isnull=True).order_by("-pk").first()
     url = reverse("admin:taxonomy_category_change", args=[category.pk])
-    data = {**form_data(client, url), "name": f"{category.name} (renamed)", "_save": "Save"}
-    return timed("rename_category", lambda: client.post(url, data), client)
+    original = category.name
+
+    def steps() -> Iterator[Step]:
+        for repetition in range(REPETITIONS):
+            name = f"{original} (renamed)" if repetition % 2 == 0 else original
+            data = {**form_data(client, url), "name": name, "_save": "Save"}  # read before the timing
+            yield lambda data=data: client.post(url, data), None
+
+    return repeated("rename_category", steps(), client)
 
 
 def review_queue_ids(limit: int) -> list[int]:
+    """Products the review queue lists (as its changelist does: the classifier owns their category)."""
+    from recommend.classification.selectors import CLASSIFIER_OWNED_SOURCES
     from recommend.models import CategorySuggestion, ReviewQueueProduct
 
     with_suggestions = CategorySuggestion.objects.values("product_id")
-    queue = ReviewQueueProduct.objects.filter(needs_review=True, pk__in=with_suggestions).order_by("pk")
+    queue = ReviewQueueProduct.objects.filter(
+        needs_review=True, category_source__in=CLASSIFIER_OWNED_SOURCES, pk__in=with_suggestions
+    ).order_by("pk")
     return list(queue.values_list("pk", flat=True)[:limit])
 
 
+REVIEW_FIELDS = ("category_id", "category_source", "category_confidence", "needs_review")
+
+
+def restorer(product_ids: list[int]) -> Callable[[], None]:
+    """Puts these products' category and review state back as they are now (after an accept, untimed)."""
+    from catalog.models import Product
+
+    saved = list(Product.objects.filter(pk__in=product_ids).values("pk", *REVIEW_FIELDS))
+
+    def restore() -> None:
+        for row in saved:
+            Product.objects.filter(pk=row["pk"]).update(**{field: row[field] for field in REVIEW_FIELDS})
+
+    return restore
+
+
 def accept_suggestion(client: Any) -> dict[str, Any]:
+    """Accept one product's top suggestion in the review queue (a different product each time when there are)."""
     from django.urls import reverse
 
     from recommend.models import CategorySuggestion
 
-    queue = review_queue_ids(1)
+    queue = review_queue_ids(REPETITIONS)
     if not queue:
         return {"admin.accept_suggestion.skipped": "empty review queue"}
-    product_id = queue[0]
-    suggestion = CategorySuggestion.objects.filter(product_id=product_id).order_by("rank").first()
-    url = reverse("admin:recommend_reviewqueue_accept", args=[suggestion.pk])
-    return timed("accept_suggestion", lambda: client.post(url), client)
+
+    def steps() -> Iterator[Step]:
+        for repetition in range(REPETITIONS):
+            product_id = queue[repetition % len(queue)]
+            suggestion = CategorySuggestion.objects.filter(product_id=product_id).order_by("rank").first()
+            url = reverse("admin:recommend_reviewqueue_accept", args=[suggestion.pk])
+            yield lambda url=url: client.post(url), restorer([product_id])
+
+    return repeated("accept_suggestion", steps(), client)
 
 
 def bulk_accept(client: Any, count: int = 50) -> dict[str, Any]:
+    """Accept the top suggestion of `count` products at once (the changelist action); they are put back after."""
     from django.urls import reverse
 
     ids = review_queue_ids(count)
@@ -165,22 +257,33 @@ def bulk_accept(client: Any, count: int = 50) -> dict[str, Any]:
         return {f"admin.bulk_accept_{count}.skipped": "empty review queue"}
     url = reverse("admin:recommend_reviewqueueproduct_changelist")
     data = {"action": "accept_top_suggestion", "_selected_action": ids}
-    result = timed(f"bulk_accept_{count}", lambda: client.post(url, data), client)
+
+    def steps() -> Iterator[Step]:
+        for _ in range(REPETITIONS):
+            yield lambda: client.post(url, data), restorer(ids)
+
+    result = repeated(f"bulk_accept_{count}", steps(), client)
     result[f"admin.bulk_accept_{count}.products"] = len(ids)
     return result
 
 
 def merge_pair(client: Any) -> dict[str, Any]:
+    """Merge the highest-scored open duplicate pair, a new pair each time (a merge is not put back)."""
     from django.urls import reverse
 
     from recommend.models import DuplicatePair
 
-    pair = DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN).order_by("-score").first()
-    if pair is None:
-        return {"admin.merge_pair.skipped": "no open duplicate pair"}
     url = reverse("admin:recommend_duplicatepair_changelist")
-    data = {"action": "merge_keep_left", "_selected_action": [pair.pk], "post": "yes"}
-    return timed("merge_pair", lambda: client.post(url, data), client)
+
+    def steps() -> Iterator[Step]:
+        for _ in range(REPETITIONS):
+            pair = DuplicatePair.objects.filter(status=DuplicatePair.Status.OPEN).order_by("-score").first()
+            if pair is None:
+                return
+            data = {"action": "merge_keep_left", "_selected_action": [pair.pk], "post": "yes"}
+            yield lambda data=data: client.post(url, data), None
+
+    return repeated("merge_pair", steps(), client)
 
 
 def wait_for_job(job_id: int, timeout: float) -> Any:

@@ -106,13 +106,22 @@ def classification_row(dataset: str) -> Callable[[Results], Row]:
 def taxonomy_row(dataset: str) -> Callable[[Results], Row]:
     def row(r: Results) -> Row:
         v = lambda key: r("taxonomy", f"{dataset}.{key}")  # noqa: E731
-        model = [v(f"auto.level{n}.nmi") for n in (1, 2, 3)]
-        base = [v(f"baseline.level{n}.nmi") for n in (1, 2, 3)]
-        wins = [f"L{n}" for n, a, b in zip((1, 2, 3), model, base, strict=True) if b > a]
-        result = f"{' / '.join(f(x) for x in model)}; built in {v('auto.build_seconds')} s after encoding"
-        baseline = f"flat TF-IDF k-means, true cluster counts: {' / '.join(f(x) for x in base)}"
-        baseline += f" (ahead on {', '.join(wins)})" if wins else ""
-        what = f"taxonomy built blind, {dataset.title()} (NMI level 1 / 2 / 3, cluster counts chosen by the build)"
+        levels = (1, 2, 3)
+        model = [v(f"report.selected.level{n}.nmi") for n in levels]
+        base = [v(f"report.baseline.level{n}.nmi") for n in levels]
+        counts = " / ".join(str(v(f"report.selected.level{n}.clusters")) for n in levels)
+        base_counts = " / ".join(str(v(f"report.baseline.level{n}.clusters")) for n in levels)
+        wins = [f"L{n}" for n, a, b in zip(levels, model, base, strict=True) if b > a]
+        result = (
+            f"{' / '.join(f(x) for x in model)} ({v('selected.method')}, counts by {v('selected.count_rule')}: "
+            f"{counts}); built in {v('report.selected.build_seconds')} s after encoding"
+        )
+        baseline = f"flat TF-IDF k-means, counts chosen on the development half ({base_counts}): "
+        baseline += " / ".join(f(x) for x in base) + (f" (ahead on {', '.join(wins)})" if wins else "")
+        what = (
+            f"taxonomy built blind, {dataset.title()} (NMI level 1 / 2 / 3 on the report half; method and cluster "
+            "counts chosen on the development half)"
+        )
         return what, result, baseline, r.source("taxonomy")
 
     return row
@@ -141,11 +150,23 @@ def beauty_similar_row(r: Results) -> Row:
     return "similar items, Beauty next-item hit@10", result, baseline, r.source("similarity")
 
 
+def interval(r: Results, name: str, prefix: str) -> str:
+    """' (paired per-pair accuracy vs cosine +x, 95 % interval a to b)' when the run measured it, else ''."""
+    low, high = r.optional(name, f"{prefix}.vs_cosine.ci_low"), r.optional(name, f"{prefix}.vs_cosine.ci_high")
+    if low is None or high is None:
+        return ""
+    difference = r(name, f"{prefix}.vs_cosine.difference")
+    points = f"{100 * difference:+.1f} points, 95 % interval {100 * low:+.1f} to {100 * high:+.1f}"
+    return f" (pair accuracy vs cosine {points})"
+
+
 def duplicates_row(r: Results) -> Row:
     v = lambda key: r("similarity", f"flipkart.duplicates.{key}")  # noqa: E731
     result = f"F1 {f(v('f1_test'))} (P {f(v('precision_test'))}, R {f(v('recall_test'))}) on held-out pairs"
+    result += interval(r, "similarity", "flipkart.duplicates")
     baseline = f"cosine only {f(v('cosine_only_f1_test'))}{ahead(v('f1_test'), v('cosine_only_f1_test'))}"
-    return "duplicate scorer, Flipkart proxy pairs", result, baseline, r.source("similarity")
+    what = "duplicate scorer, Flipkart proxy pairs, in-source (fit on Flipkart's own training pairs)"
+    return what, result, baseline, r.source("similarity")
 
 
 def ann_row(r: Results) -> Row:
@@ -217,20 +238,38 @@ def bought_row(dataset: str) -> Callable[[Results], Row]:
     return row
 
 
-def matching_row(r: Results) -> Row:
-    v = lambda s: r("matching", f"pricerunner.{s}.f1")  # noqa: E731
-    result = f"shipped scorer {f(v('shipped'))}; trained on the shop's labels {f(v('trained_features'))}"
-    baseline = f"cosine {f(v('cosine'))}; zero-shot {f(v('zero_shot'))}; cross-encoder {f(v('trained'))}"
-    return "cross-shop matching, PriceRunner (F1)", result, baseline, r.source("matching")
+def matching_row(dataset: str, label: str) -> Callable[[Results], Row]:
+    def row(r: Results) -> Row:
+        v = lambda s: r("matching", f"{dataset}.{s}.f1")  # noqa: E731
+        loso = v("zero_shot")
+        result = f"default scorer leave-one-source-out (trained without {label}) {f(loso)}"
+        result += interval(r, "matching", f"{dataset}.zero_shot")
+        result += f"; in-source (its training pairs included) {f(v('shipped'))}"
+        result += f"; trained on the shop's labels {f(v('trained_features'))}"
+        baseline = f"cosine {f(v('cosine'))}{ahead(loso, v('cosine'))}"
+        cross = r.optional("matching", f"{dataset}.trained.f1")
+        baseline += f"; cross-encoder trained on the shop's labels {f(cross)}" if cross is not None else ""
+        return f"cross-shop matching, {label} (F1)", result, baseline, r.source("matching")
+
+    return row
 
 
 def admin_row(r: Results) -> Row:
     v = lambda key: r("admin", f"admin.{key}")  # noqa: E731
+    actions = {
+        "move": "move_category",
+        "rename": "rename_category",
+        "accept a suggestion": "accept_suggestion",
+        "merge": "merge_pair",
+        "accept 50": "bulk_accept_50",
+    }
+    timings = ", ".join(
+        f"{label} {v(f'{key}.median_seconds')} s (p95 {v(f'{key}.p95_seconds')} s, {v(f'{key}.repetitions')} requests)"
+        for label, key in actions.items()
+    )
     result = (
-        f"move {v('move_category.seconds')} s, rename {v('rename_category.seconds')} s, accept a suggestion "
-        f"{v('accept_suggestion.seconds')} s, merge {v('merge_pair.seconds')} s, accept 50 "
-        f'{v("bulk_accept_50.seconds")} s per request; "Train classifier" with its defaults '
-        f"{v('train_default.seconds'):,.0f} s to the end (held-out path accuracy {f(v('train_default.path_accuracy'))})"
+        f'median per request: {timings}; "Train classifier" with its defaults {v("train_default.seconds"):,.0f} s '
+        f"to the end (held-out path accuracy {f(v('train_default.path_accuracy'))})"
     )
     return f"admin clicks, demo catalog ({v('catalog_products'):,} products)", result, "—", r.source("admin")
 
@@ -274,6 +313,13 @@ def load_row(r: Results) -> Row:
         f"{v('rps')} req/s, p50 {v('p50_ms')} ms, p99 {v('p99_ms')} ms, {v('errors'):.0f} errors; events sent / "
         f"accepted / stored {v('events_sent'):.0f} / {v('events_accepted'):.0f} / {v('events_stored'):.0f}"
     )
+    models = r.optional("load", "load.models_trained")
+    if models is None:  # a run from before load.py trained models: only fallbacks answered
+        result += "; no trained models (recommendations and bought-together were fallbacks)"
+    else:
+        served = r.optional("load", "load.recommendations_not_fallback_share")
+        result += f"; models: {models}; recommendations ranked by the model: "
+        result += f"{100 * served:.0f} %" if served is not None else "none asked"
     what = (
         f"mixed load, {v('products'):,.0f} products, gunicorn {v('gunicorn_workers'):.0f} workers, "
         f"{v('connections'):.0f} connections × {v('seconds'):.0f} s"
@@ -307,7 +353,8 @@ ROWS: list[Callable[[Results], Row]] = [
     explanation_row,
     bought_row("groceries"),
     bought_row("beauty"),
-    matching_row,
+    matching_row("pricerunner", "PriceRunner"),
+    matching_row("flipkart", "Flipkart"),
     admin_row,
     api_row,
     recommendation_api_row,

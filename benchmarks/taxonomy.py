@@ -6,12 +6,16 @@ Usage (from the project root)::
     nice -n 10 .venv/bin/python benchmarks/taxonomy.py --limit 5000  # fewer products: taxonomy.limit5000.*
     nice -n 10 .venv/bin/python benchmarks/taxonomy.py --quick       # smoke run: 2,000 products, taxonomy.quick.*
 
-The builder sees titles (and Flipkart's brand column) only; the true paths (Fashion masterCategory >
-subCategory > articleType, Flipkart levels 1-3) are used for scoring. In the same run: both clustering methods
-(``direct`` on the product vectors, ``autoencoder`` on the hierarchical autoencoder's codes) with the true
-cluster count per level, the default method with the count it chooses itself (``.auto.``), and the baseline,
-flat k-means on TF-IDF with the true count per level. No split: clustering is unsupervised and scored on every
-product; seed 0. Writes benchmarks/results/taxonomy.{json,md,png} (one file per run; a partial run names its part).
+The builder sees titles only; the true paths (Fashion masterCategory > subCategory > articleType, Flipkart
+levels 1-3) choose and score. Each dataset is split in two by normalised title (benchmarks/taxonomy_protocol.py):
+on the development half the true paths choose the method (``direct`` / ``autoencoder``), how the cluster counts
+are set (the build's own silhouette choice, or the counts with the best development NMI) and the baseline's
+count per level (flat k-means on TF-IDF); the report half's paths only score. Headline keys
+``<dataset>.report.selected.*`` (the chosen build) beside ``<dataset>.report.baseline.*`` and the paired
+per-product purity difference ``<dataset>.report.vs_baseline.*`` (recommend.ml.common.comparison); the product's
+default build (direct, silhouette counts) is ``<dataset>.report.default.*``. For reference only, every method and
+the baseline given the report half's TRUE counts: ``<dataset>.oracle_k.*`` (never a headline). Seed 0. Writes
+benchmarks/results/taxonomy.{json,md,png} (one file per run; a partial run names its part).
 """
 
 from __future__ import annotations
@@ -28,11 +32,20 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from common import write_results  # noqa: E402
-from sklearn.cluster import KMeans  # noqa: E402
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score  # noqa: E402
 from taxonomy_attributes import attribute_scores  # noqa: E402
 from taxonomy_data import Dataset, cached_vectors, load_fashion, load_flipkart  # noqa: E402
+from taxonomy_protocol import (  # noqa: E402
+    DEV_PERCENT,
+    METHODS,
+    choose_baseline_counts,
+    choose_build,
+    kmeans_tfidf,
+    level_truths,
+    split_indexes,
+)
 
+from recommend.ml.common.comparison import compare  # noqa: E402
 from recommend.ml.hierarchy.builder import (  # noqa: E402
     DEFAULT_METHOD,
     BuildConfig,
@@ -40,16 +53,9 @@ from recommend.ml.hierarchy.builder import (  # noqa: E402
     build_hierarchy,
     product_vectors,
 )
-from recommend.ml.hierarchy.features import tfidf_matrix  # noqa: E402
+from recommend.ml.hierarchy.evaluation import majority_correct  # noqa: E402
 
 SEED = 0
-
-
-def true_levels(dataset: Dataset) -> list[np.ndarray]:
-    return [
-        np.unique([" > ".join(path[: level + 1]) for path in dataset.paths], return_inverse=True)[1].astype(np.int64)
-        for level in range(3)
-    ]
 
 
 def purity(truth: np.ndarray, labels: np.ndarray) -> float:
@@ -64,17 +70,25 @@ def score_levels(prefix: str, truths: list[np.ndarray], labels: list[np.ndarray]
         values[f"{prefix}level{level}.nmi"] = round(float(normalized_mutual_info_score(truth, predicted)), 4)
         values[f"{prefix}level{level}.ari"] = round(float(adjusted_rand_score(truth, predicted)), 4)
         values[f"{prefix}level{level}.purity"] = round(purity(truth, predicted), 4)
+        values[f"{prefix}level{level}.clusters"] = int(np.max(predicted)) + 1
     return values
 
 
-def baseline(dataset: Dataset, truths: list[np.ndarray]) -> dict[str, float]:
-    """Flat k-means on TF-IDF title vectors, run once per level with that level's true cluster count."""
-    matrix = tfidf_matrix(dataset.titles)
-    labels = [
-        KMeans(n_clusters=int(truth.max()) + 1, n_init=1, max_iter=100, random_state=SEED).fit_predict(matrix)
-        for truth in truths
-    ]
-    return score_levels(f"{dataset.name}.baseline.", truths, labels)
+def compare_purity(prefix: str, truths: list[np.ndarray], model: list[np.ndarray], base: list[np.ndarray]):
+    """Per level, the paired per-product purity difference model - baseline with its 95 % interval."""
+    values: dict[str, float] = {}
+    for level, (truth, ours, theirs) in enumerate(zip(truths, model, base, strict=True), start=1):
+        result = compare(
+            metric="purity",
+            model="built tree",
+            model_scores=majority_correct(ours.tolist(), truth.tolist()),
+            baselines={"k-means on TF-IDF": majority_correct(theirs.tolist(), truth.tolist())},
+            unit="products",
+        )
+        values[f"{prefix}level{level}.purity_difference"] = round(result.difference, 4)
+        values[f"{prefix}level{level}.ci_low"] = round(result.low, 4)
+        values[f"{prefix}level{level}.ci_high"] = round(result.high, 4)
+    return values
 
 
 class CachedEncoder:
@@ -98,33 +112,67 @@ def encoder_speed(titles: list[str], sample: int = 2000) -> float:
     return sample / (time.perf_counter() - started)
 
 
-def run_dataset(dataset: Dataset, brands: list[str] | None) -> tuple[dict[str, float], BuiltHierarchy]:
-    truths = true_levels(dataset)
-    counts = [int(truth.max()) + 1 for truth in truths]
-    values: dict[str, float] = {f"{dataset.name}.products": len(dataset.titles)}
-    for level, count in enumerate(counts, start=1):
-        values[f"{dataset.name}.true.level{level}.clusters"] = count
-    vectors = product_vectors(dataset.titles, CachedEncoder(dataset.name))
-    built: dict[str, BuiltHierarchy] = {}
-    for method in ("direct", "autoencoder"):
-        started = time.perf_counter()
-        built[method] = build_hierarchy(
-            dataset.titles, vectors, brands=brands, config=BuildConfig(method=method, counts=counts)
-        )
-        values[f"{dataset.name}.{method}.build_seconds"] = round(time.perf_counter() - started, 1)
-        values.update(score_levels(f"{dataset.name}.{method}.", truths, built[method].levels.labels))
-        print(dataset.name, method, {k: v for k, v in values.items() if f".{method}.level" in k}, flush=True)
-    for key, value in list(values.items()):
-        if key.startswith(f"{dataset.name}.{DEFAULT_METHOD}.level"):
-            values[key.replace(f".{DEFAULT_METHOD}.", ".")] = value
+def subset(dataset: Dataset, indexes: list[int], name: str) -> Dataset:
+    specs = [dataset.specifications[i] for i in indexes] if dataset.specifications else []
+    return Dataset(name, [dataset.titles[i] for i in indexes], [dataset.paths[i] for i in indexes], specs)
+
+
+def timed_build(dataset: Dataset, vectors: np.ndarray, config: BuildConfig) -> tuple[BuiltHierarchy, float]:
     started = time.perf_counter()
-    auto = build_hierarchy(dataset.titles, vectors, brands=brands, config=BuildConfig(method=DEFAULT_METHOD))
-    values[f"{dataset.name}.auto.build_seconds"] = round(time.perf_counter() - started, 1)
-    values.update(score_levels(f"{dataset.name}.auto.", truths, auto.levels.labels))
-    for level, count in enumerate(auto.levels.chosen_counts, start=1):
-        values[f"{dataset.name}.auto.level{level}.clusters"] = count
-    values.update(baseline(dataset, truths))
-    return values, auto
+    built = build_hierarchy(dataset.titles, vectors, config=config)
+    return built, round(time.perf_counter() - started, 1)
+
+
+def run_dataset(dataset: Dataset, oracle: bool = True) -> tuple[dict[str, float | str], BuiltHierarchy, Dataset]:
+    """Choices on the development half, figures on the report half (see benchmarks/taxonomy_protocol.py)."""
+    name = dataset.name
+    dev_indexes, report_indexes = split_indexes(dataset.titles)
+    dev, report = subset(dataset, dev_indexes, name), subset(dataset, report_indexes, name)
+    vectors = product_vectors(dataset.titles, CachedEncoder(name))
+    dev_vectors, report_vectors = vectors[dev_indexes], vectors[report_indexes]
+    dev_truths, truths = level_truths(dev.paths), level_truths(report.paths)
+    values: dict[str, float | str] = {f"{name}.products": len(dataset.titles)}
+    values[f"{name}.dev.products"], values[f"{name}.report.products"] = len(dev.titles), len(report.titles)
+    for level, truth in enumerate(truths, start=1):
+        values[f"{name}.report.true.level{level}.clusters"] = int(truth.max()) + 1
+    # 1. Choices, on the development half only.
+    started = time.perf_counter()
+    choice, dev_scores = choose_build(dev.titles, dev_vectors, dev_truths, seed=SEED)
+    values.update({f"{name}.dev.{key}": value for key, value in dev_scores.items()})
+    values[f"{name}.selected.method"], values[f"{name}.selected.count_rule"] = choice.method, choice.count_rule
+    values[f"{name}.selected.dev_mean_nmi"] = choice.dev_mean_nmi
+    base_counts, base_scores = choose_baseline_counts(dev.titles, dev_truths, seed=SEED)
+    values.update({f"{name}.dev.{key}": value for key, value in base_scores.items()})
+    values[f"{name}.dev.choice_seconds"] = round(time.perf_counter() - started, 1)
+    print(name, "chosen on the development half:", choice, "baseline counts", base_counts, flush=True)
+    # 2. Figures, on the report half: the chosen build, the product's default build, the baseline.
+    selected, values[f"{name}.report.selected.build_seconds"] = timed_build(
+        report, report_vectors, BuildConfig(method=choice.method, counts=choice.counts)
+    )
+    values.update(score_levels(f"{name}.report.selected.", truths, selected.levels.labels))
+    default = selected
+    if (choice.method, choice.count_rule) != (DEFAULT_METHOD, "silhouette"):
+        default, values[f"{name}.report.default.build_seconds"] = timed_build(
+            report, report_vectors, BuildConfig(method=DEFAULT_METHOD)
+        )
+    else:
+        values[f"{name}.report.default.build_seconds"] = values[f"{name}.report.selected.build_seconds"]
+    values.update(score_levels(f"{name}.report.default.", truths, default.levels.labels))
+    base = [kmeans_tfidf(report.titles, count, seed=SEED) for count in base_counts]
+    values.update(score_levels(f"{name}.report.baseline.", truths, base))
+    values.update(compare_purity(f"{name}.report.vs_baseline.", truths, selected.levels.labels, base))
+    # 3. For reference only, never the headline: every method and the baseline given the report half's true counts.
+    if oracle:
+        counts = [int(truth.max()) + 1 for truth in truths]
+        for method in METHODS:
+            built, values[f"{name}.oracle_k.{method}.build_seconds"] = timed_build(
+                report, report_vectors, BuildConfig(method=method, counts=counts)
+            )
+            values.update(score_levels(f"{name}.oracle_k.{method}.", truths, built.levels.labels))
+        oracle_base = [kmeans_tfidf(report.titles, count, seed=SEED) for count in counts]
+        values.update(score_levels(f"{name}.oracle_k.baseline.", truths, oracle_base))
+    print(name, {k: v for k, v in values.items() if ".report." in k and k.endswith("nmi")}, flush=True)
+    return values, default, report
 
 
 def draw_tree(hierarchy: BuiltHierarchy, titles: list[str], path: Path, top: int = 6) -> None:
@@ -162,39 +210,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--limit", type=int, default=0, help="products per dataset (0: all)")
     parser.add_argument("--skip-attributes", action="store_true")
+    parser.add_argument("--skip-oracle", action="store_true", help="no reference run given the true counts")
     parser.add_argument("--quick", action="store_true", help="2,000 products per dataset (smoke run)")
     args = parser.parse_args()
     if args.quick:
         args.limit = args.limit or 2000
     parts = [f"limit{args.limit}"] if args.limit and not args.quick else []
     parts += ["no_attributes"] if args.skip_attributes else []
+    parts += ["no_oracle"] if args.skip_oracle else []
     part = "_".join(parts) or None
     import torch
 
     torch.set_num_threads(2)
-    values: dict[str, float | str] = {"seed": SEED, "split": "none (unsupervised, every product scored)"}
-    values["default_method"] = DEFAULT_METHOD
+    values: dict[str, float | str] = {"seed": SEED, "default_method": DEFAULT_METHOD}
+    values["split"] = (
+        f"by normalised title: {DEV_PERCENT} % development (every choice), the rest reported (scoring only)"
+    )
     fashion, flipkart = load_fashion(), load_flipkart()
     if args.limit:
         fashion = Dataset("fashion", fashion.titles[: args.limit], fashion.paths[: args.limit], fashion.specifications)
         flipkart = Dataset("flipkart", flipkart.titles[: args.limit], flipkart.paths[: args.limit])
     speed = encoder_speed(fashion.titles)
     values["encoder.titles_per_second"] = round(speed, 1)
-    fashion_values, fashion_tree = run_dataset(fashion, None)
+    fashion_values, fashion_tree, fashion_report = run_dataset(fashion, oracle=not args.skip_oracle)
     values.update(fashion_values)
-    # A full build from scratch = encoding every title (+ the few distinct head words) + the auto build.
-    heads = len({t.split()[-1].lower() for t in fashion.titles if t.split()})
-    values["fashion.full_build_seconds"] = round(
-        (len(fashion.titles) + heads) / speed + float(values["fashion.auto.build_seconds"]), 1
+    # A build from scratch of the report half = encoding its titles (+ the few distinct head words) + the default build.
+    heads = len({t.split()[-1].lower() for t in fashion_report.titles if t.split()})
+    values["fashion.report.default.full_build_seconds"] = round(
+        (len(fashion_report.titles) + heads) / speed + float(values["fashion.report.default.build_seconds"]), 1
     )
-    flipkart_values, _ = run_dataset(flipkart, None)
+    flipkart_values, _, _ = run_dataset(flipkart, oracle=not args.skip_oracle)
     values.update(flipkart_values)
-    if not args.skip_attributes:
-        values.update(attribute_scores(fashion, fashion_tree))
-    title = "Taxonomy construction (blind; scored against the true trees)"
+    if not args.skip_attributes:  # attribute mining on the report half and its default tree
+        values.update(attribute_scores(fashion_report, fashion_tree))
+    title = "Taxonomy construction (blind; choices on a development half, scored on the other half)"
     path = write_results("taxonomy", values, title, part=part, quick=args.quick)
-    draw_tree(fashion_tree, fashion.titles, path.with_suffix(".png"))
-    print({k: v for k, v in values.items() if ".level" in k and k.endswith("nmi")})
+    draw_tree(fashion_tree, fashion_report.titles, path.with_suffix(".png"))
+    print({k: v for k, v in values.items() if ".report." in k and k.endswith("nmi")})
 
 
 if __name__ == "__main__":

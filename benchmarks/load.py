@@ -255,13 +255,16 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None, help="Reuse an earlier run's site and embeddings.")
     parser.add_argument("--quick", action="store_true", help="150 products, 3 s (smoke run)")
     parser.add_argument("--events-share", type=int, default=EVENTS_SHARE, help="Percent of requests that post events.")
+    parser.add_argument(
+        "--no-models", action="store_true", help="Train nothing: the serving path with its fallbacks (CI's check)."
+    )
     args = parser.parse_args()
     if args.quick:
         args.limit, args.seconds = 150, 3
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install -y wrk")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="load-"))
-    site = prepare_site(workdir, args.limit)
+    site = prepare_site(workdir, args.limit, train=not args.no_models)
     ids = site.ids
     from catalog.models import Interaction
 

@@ -115,8 +115,9 @@ def train_models() -> float:
     return round(time.monotonic() - started, 1)
 
 
-def prepare_site(workdir: Path, limit: int) -> Site:
-    """Import, make shoppers, train, make a staff token; a `workdir` that already holds a trained site is reused."""
+def prepare_site(workdir: Path, limit: int, *, train: bool = True) -> Site:
+    """Import, make shoppers, train (unless `train` is off: a correctness run of the serving path with its
+    fallbacks), make a staff token; a `workdir` that already holds a trained site is reused."""
     import os
 
     from common import setup_django
@@ -130,9 +131,9 @@ def prepare_site(workdir: Path, limit: int) -> Site:
     from catalog.models import Interaction, Product
 
     train_seconds = 0.0
-    if not all(active_models().values()):
-        if not Product.objects.exists():
-            import_data(settings.SHOP_DATA_DIR, limit)
+    if not Product.objects.exists():
+        import_data(settings.SHOP_DATA_DIR, limit)
+    if train and not all(active_models().values()):
         make_shoppers()  # before training: the model has seen their (renamed) histories
         train_seconds = train_models()
     shoppers = make_shoppers()

@@ -18,6 +18,7 @@ class TrainDuplicateScorerParams:
     labels: str = ""  # storage name of the checked labelled file (source "file")
     method: str = "cross_encoder"
     epochs: int = 2
+    force: bool = False  # activate even if it beats neither the active matcher nor cosine
 
     def validate(self) -> None:
         if self.source not in SOURCES:

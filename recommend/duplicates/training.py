@@ -78,10 +78,11 @@ def duplicate_training_start(
     method: str = "cross_encoder",
     epochs: int = 2,
     user: Any = None,
+    force: bool = False,
 ) -> Job:
     """Queue a training job. File labels are stored first (through the artifacts storage, so a
     worker on another machine reads the same rows); decisions are read when the job runs."""
-    params: dict[str, Any] = {"source": source, "method": method, "epochs": epochs}
+    params: dict[str, Any] = {"source": source, "method": method, "epochs": epochs, "force": force}
     if source == "file":
         if not pairs:
             raise ValueError("pairs: a file source needs its labelled pairs")
@@ -105,6 +106,7 @@ def duplicate_matcher_train(
     epochs: int = 2,
     source: str = "",
     progress: ProgressCallback | None = None,
+    force: bool = False,
 ) -> ModelVersion:
     """Train, store and (if better than the active matcher and than embedding cosine on the same test part)
     activate a version."""
@@ -145,7 +147,7 @@ def duplicate_matcher_train(
         evaluation_store(
             version=version, comparison=comparison, cases_label=f"{comparison.cases} of your labelled pairs held out"
         )
-        activated = better and activate_if_beats_baseline(version=version)
+        activated = (better or force) and activate_if_beats_baseline(version=version, force=force)
         version.refresh_from_db()
         model_version_mark(version=version, status=version.status, metrics={**version.metrics, "activated": activated})
         report(
@@ -166,5 +168,10 @@ def duplicate_training_run(*, params: Any, progress: ProgressCallback) -> ModelV
     pairs = _stored_labels(params.labels) if params.source == "file" else labelled_pairs_from_decisions()
     progress(0.02, f"{len(pairs)} labelled pairs from {params.source}")
     return duplicate_matcher_train(
-        pairs=pairs, method=params.method, epochs=params.epochs, source=params.source, progress=progress
+        pairs=pairs,
+        method=params.method,
+        epochs=params.epochs,
+        source=params.source,
+        progress=progress,
+        force=params.force,
     )

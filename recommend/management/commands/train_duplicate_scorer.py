@@ -22,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--input", type=Path, help="labelled JSONL file (default: the admin's decisions)")
         parser.add_argument("--method", choices=["features", "cross_encoder"], default="cross_encoder")
         parser.add_argument("--epochs", type=int, default=2)
+        parser.add_argument(
+            "--force", action="store_true", help="Activate even if it beats neither the active matcher nor cosine."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from recommend.ml.duplicates.labelled_file import LabelledFileError
@@ -37,7 +40,11 @@ class Command(BaseCommand):
                 raise CommandError(f"Nothing was changed.\n{error}") from error
         try:
             job = duplicate_training_start(
-                source="file" if path else "decisions", pairs=pairs, method=options["method"], epochs=options["epochs"]
+                source="file" if path else "decisions",
+                pairs=pairs,
+                method=options["method"],
+                epochs=options["epochs"],
+                force=options["force"],
             )
         except ValueError as error:
             raise CommandError(str(error)) from error

@@ -263,25 +263,22 @@ def summarise(stage: str, measured: dict, department_of: dict) -> dict:
 
 
 def choose(measured: dict, department_of: dict) -> dict:
-    """Validation grid: the best NDCG@10 among points whose in-department share is at least TARGET_SHARE."""
+    """Validation grid: the best NDCG@10 among points whose in-department share is at least TARGET_SHARE (on a tie,
+    the configured defaults)."""
+    from recommend.sequential.ranking import intent_config
+
     values: dict = {}
-    best = None
-    for label, lists in measured["grid"].items():
-        targets, leading = measured["per"][f"grid:{label}"]["target"], measured["per"][f"grid:{label}"]["leading"]
-        rows = [
-            ranked_metrics(ids, t, department_of, lead) for ids, t, lead in zip(lists, targets, leading, strict=True)
-        ]
-        hr, ndcg, share = (float(np.mean(column)) for column in zip(*rows, strict=True))
-        values.update(
-            {
-                f"valid.grid.{label}.{k}": round(v, 4)
-                for k, v in (("hr_at_10", hr), ("ndcg_at_10", ndcg), ("in_department_share_at_10", share))
-            }
-        )
+    default, best = grid_label(intent_config()), None
+    for label in sorted(measured["grid"], key=lambda label: label != default):
+        per = measured["per"][f"grid:{label}"]
+        rows = zip(measured["grid"][label], per["target"], per["leading"], strict=True)
+        hr, ndcg, share = np.mean([ranked_metrics(ids, t, department_of, lead) for ids, t, lead in rows], axis=0)
+        for key, value in (("hr_at_10", hr), ("ndcg_at_10", ndcg), ("in_department_share_at_10", share)):
+            values[f"valid.grid.{label}.{key}"] = round(float(value), 4)
         if share >= TARGET_SHARE and (best is None or (ndcg, hr) > best[0]):
             best = ((ndcg, hr), label)
     values["valid.grid.chosen"] = best[1] if best else "none reaches the in-department target"
-    log(f"validation grid choice: {values['valid.grid.chosen']}")
+    log(f"validation grid choice: {values['valid.grid.chosen']} (defaults: {default})")
     return values
 
 

@@ -141,9 +141,15 @@ class IntentRanker:
         self.facts = {**history_facts, **item_facts(self.pool)}
         self.neighbours = neighbours
         self.popular_ids = popular_ids
-        self.scores = intent.score(self.history, self.pool, self._evidence(model_z, 0), self.config)
+        self.evidence = self._evidence(model_z, 0)
+        self.scores = intent.score(self.history, self.pool, self.evidence, self.config)
         self.order = intent.ranked(self.scores)
         self.affinity = intent.affinity(self.history, self.facts, self.config)
+
+    def ranked_with(self, config: intent.IntentConfig) -> list[intent.Scored]:
+        """The same candidates and evidence ordered under another config (a benchmark's validation grid; the pool
+        was drawn with this ranker's window, so `config.window` should match it)."""
+        return intent.ranked(intent.score(self.history, self.pool, self.evidence, config))
 
     def _model_z(self, histories: list[list[int]]) -> np.ndarray | None:
         """Standardised model scores per history (None without a model or when no history product is known)."""

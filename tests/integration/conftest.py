@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import kombu.pools
 import pytest
 import redis
 from celery import current_app
@@ -61,14 +62,17 @@ def start_celery_worker(
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"celery worker exited early:\n{log_path.read_text()}", pytrace=False)
-        replies = app.control.ping(timeout=1.0)
-        if any(reply_from.startswith(f"{name}@") for reply in replies for reply_from in reply):
-            return process
-    process.terminate()
-    pytest.fail(f"celery worker did not answer a ping in 60 s:\n{log_path.read_text()}", pytrace=False)
+    try:
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"celery worker exited early:\n{log_path.read_text()}", pytrace=False)
+            replies = app.control.ping(timeout=1.0)
+            if any(reply_from.startswith(f"{name}@") for reply in replies for reply_from in reply):
+                return process
+        pytest.fail(f"celery worker did not answer a ping in 60 s:\n{log_path.read_text()}", pytrace=False)
+    except BaseException:
+        stop_celery_worker(process)  # never leave a worker behind (it would hold the test database open)
+        raise
 
 
 def stop_celery_worker(process):
@@ -96,10 +100,17 @@ def drop_connection_pools(*, close=False):
     """The next send or ping takes a connection pool for the current transport options.
 
     Kombu keeps one pool per connection settings for the whole process (kombu.pools), so only the private
-    one, never used again, may be closed; the usual pool is dropped here and found again after the test.
+    one may be closed; the usual pool is dropped here and found again after the test. A closed private pool is
+    also taken out of kombu's registry: the next test's private redis-server may get the same port, hence the
+    same connection settings, and must not be handed a closed pool ("Acquire on closed pool").
     """
     if close and current_app._pool is not None:
-        current_app._pool.force_close_all()
+        closed = current_app._pool
+        closed.force_close_all()
+        for group in kombu.pools._groups:
+            for key, pool in list(group.items()):
+                if pool is closed or getattr(pool, "connections", None) is closed:
+                    dict.__delitem__(group, key)  # the stored key as is (EqualityDict would re-hash it)
     current_app._pool = None
     current_app.amqp._producer_pool = None
 

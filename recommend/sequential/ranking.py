@@ -143,13 +143,14 @@ class IntentRanker:
         self.popular_ids = popular_ids
         self.evidence = self._evidence(model_z, 0)
         self.scores = intent.score(self.history, self.pool, self.evidence, self.config)
-        self.order = intent.ranked(self.scores)
         self.affinity = intent.affinity(self.history, self.facts, self.config)
+        self.order = intent.ranked(self.scores, self.affinity, self.facts)
 
     def ranked_with(self, config: intent.IntentConfig) -> list[intent.Scored]:
         """The same candidates and evidence ordered under another config (a benchmark's validation grid; the pool
         was drawn with this ranker's window, so `config.window` should match it)."""
-        return intent.ranked(intent.score(self.history, self.pool, self.evidence, config))
+        scores = intent.score(self.history, self.pool, self.evidence, config)
+        return intent.ranked(scores, intent.affinity(self.history, self.facts, config), self.facts)
 
     def _model_z(self, histories: list[list[int]]) -> np.ndarray | None:
         """Standardised model scores per history (None without a model or when no history product is known)."""
@@ -182,7 +183,10 @@ class IntentRanker:
         out: dict[int, dict[int, Occlusion]] = {target: {} for target in targets}
         for row, removed in enumerate(removable):
             scores = intent.score(variants[row], self.pool, self._evidence(model_z, row), self.config)
-            order = {item.product_id: position for position, item in enumerate(intent.ranked(scores))}
+            shares = intent.affinity(variants[row], self.facts, self.config)
+            order = {
+                item.product_id: position for position, item in enumerate(intent.ranked(scores, shares, self.facts))
+            }
             for target in targets:
                 if target not in self.scores or target not in scores:
                     continue

@@ -40,7 +40,6 @@ from taxonomy_protocol import (  # noqa: E402
     METHODS,
     choose_baseline_counts,
     choose_build,
-    kmeans_tfidf,
     level_truths,
     split_indexes,
 )
@@ -53,7 +52,7 @@ from recommend.ml.hierarchy.builder import (  # noqa: E402
     build_hierarchy,
     product_vectors,
 )
-from recommend.ml.hierarchy.evaluation import majority_correct  # noqa: E402
+from recommend.ml.hierarchy.evaluation import majority_correct, tfidf_kmeans  # noqa: E402
 
 SEED = 0
 
@@ -158,7 +157,7 @@ def run_dataset(dataset: Dataset, oracle: bool = True) -> tuple[dict[str, float 
     else:
         values[f"{name}.report.default.build_seconds"] = values[f"{name}.report.selected.build_seconds"]
     values.update(score_levels(f"{name}.report.default.", truths, default.levels.labels))
-    base = [kmeans_tfidf(report.titles, count, seed=SEED) for count in base_counts]
+    base = [tfidf_kmeans(report.titles, count, seed=SEED) for count in base_counts]
     values.update(score_levels(f"{name}.report.baseline.", truths, base))
     values.update(compare_purity(f"{name}.report.vs_baseline.", truths, selected.levels.labels, base))
     # 3. For reference only, never the headline: every method and the baseline given the report half's true counts.
@@ -169,7 +168,7 @@ def run_dataset(dataset: Dataset, oracle: bool = True) -> tuple[dict[str, float 
                 report, report_vectors, BuildConfig(method=method, counts=counts)
             )
             values.update(score_levels(f"{name}.oracle_k.{method}.", truths, built.levels.labels))
-        oracle_base = [kmeans_tfidf(report.titles, count, seed=SEED) for count in counts]
+        oracle_base = [tfidf_kmeans(report.titles, count, seed=SEED) for count in counts]
         values.update(score_levels(f"{name}.oracle_k.baseline.", truths, oracle_base))
     print(name, {k: v for k, v in values.items() if ".report." in k and k.endswith("nmi")}, flush=True)
     return values, default, report

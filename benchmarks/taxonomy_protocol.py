@@ -152,13 +152,6 @@ def choose_build(
     return best, scores
 
 
-def kmeans_tfidf(titles: Sequence[str], count: int, seed: int = 0) -> np.ndarray:
-    """The baseline: flat k-means (one init, 100 iterations) on the titles' TF-IDF vectors."""
-    matrix = tfidf_matrix(titles)
-    count = max(1, min(count, matrix.shape[0]))
-    return KMeans(n_clusters=count, n_init=1, max_iter=100, random_state=seed).fit_predict(matrix)
-
-
 def choose_baseline_counts(
     titles: Sequence[str], truths: Sequence[np.ndarray], seed: int = 0
 ) -> tuple[tuple[int, ...], dict[str, float]]:
@@ -178,4 +171,4 @@ def choose_baseline_counts(
     return tuple(counts), scores
 
 
-__all__ = ["DEFAULT_METHOD", "Choice", "choose_baseline_counts", "choose_build", "kmeans_tfidf", "split_indexes"]
+__all__ = ["DEFAULT_METHOD", "Choice", "choose_baseline_counts", "choose_build", "split_indexes"]

@@ -1,5 +1,6 @@
 """Reads of the catalog: product lists with filters, product detail, interaction histories."""
 
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -161,10 +162,15 @@ def visitor_ids_of_user(user: Any) -> list[str]:
     return sorted(ids)
 
 
+def of_person(visitor_ids: Sequence[str], user: Any = None) -> Q:
+    """Rows (events, feedback: anything with `visitor_id` and `user`) of these visitor ids or of the account."""
+    mine = Q(visitor_id__in=list(visitor_ids))
+    return mine | Q(user=user) if user is not None else mine
+
+
 def visitor_history(*, visitor_ids: list[str], user: Any = None) -> list[dict[str, Any]]:
     """Every stored event of these visitor ids (and of the account), newest first, as the data export shows it."""
-    mine = Q(visitor_id__in=visitor_ids) | (Q(user=user) if user is not None else Q(pk__in=[]))
-    rows = Interaction.objects.filter(mine).order_by("-timestamp", "-pk")
+    rows = Interaction.objects.filter(of_person(visitor_ids, user)).order_by("-timestamp", "-pk")
     fields = ("visitor_id", "event", "product_id", "product__title", "query", "order_id", "timestamp")
     return [
         {

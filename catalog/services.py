@@ -14,6 +14,7 @@ from catalog.importers import ImportReport, InteractionMapping, ProductMapping, 
 from catalog.importers.base import ProgressCallback, read_rows
 from catalog.importers.presets import PRESETS, ImportStep
 from catalog.models import Brand, Interaction, Product, VisitorPreference
+from catalog.selectors import of_person
 from catalog.signals import interactions_imported, products_changed
 from taxonomy.models import Category, CategoryEdit
 from taxonomy.services import (
@@ -236,10 +237,7 @@ def visitor_link(*, visitor_id: str, user: Any) -> None:
 def visitor_history_erase(*, visitor_ids: Sequence[str], user: Any = None) -> int:
     """Delete every event of these visitor ids and of the account ("forget me"); the ids are marked erased, so
     an event still on its way (a web process's buffer) is never stored. Returns the events deleted."""
-    events = Interaction.objects.filter(visitor_id__in=list(visitor_ids))
-    if user is not None:
-        events = Interaction.objects.filter(Q(visitor_id__in=list(visitor_ids)) | Q(user=user))
-    deleted, _ = events.delete()
+    deleted, _ = Interaction.objects.filter(of_person(visitor_ids, user)).delete()
     for visitor_id in visitor_ids:
         VisitorPreference.objects.update_or_create(visitor_id=visitor_id, defaults={"erased": True, "user": None})
     return deleted

@@ -15,11 +15,10 @@ survives the erase: the new id starts with personalisation off.
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.http import HttpRequest
 
 from catalog.events import events_discard
-from catalog.selectors import personalisation_enabled, visitor_history
+from catalog.selectors import of_person, personalisation_enabled, visitor_history
 from catalog.services import visitor_history_erase, visitor_personalisation_set
 from catalog.visitors import visitor_rotate
 from recommend.sequential.models import RecommendationFeedback
@@ -30,8 +29,7 @@ def _account(request: HttpRequest) -> Any:
 
 
 def _feedback(visitor_ids: list[str], user: Any) -> Any:
-    mine = Q(visitor_id__in=visitor_ids) | (Q(user=user) if user is not None else Q(pk__in=[]))
-    return RecommendationFeedback.objects.filter(mine)
+    return RecommendationFeedback.objects.filter(of_person(visitor_ids, user))
 
 
 def visitor_data_export(*, visitor_ids: list[str], user: Any = None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ went on to groceries, so the model alone pushes groceries after lipsticks, as on
 is the hashed bag of words of tests/fakes.py.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
@@ -21,19 +21,11 @@ from recommend.sequential.services import TrainingOptions, recommender_train
 from recommend.similarity.services import similarity_build
 from tests.factories import CategoryFactory, InteractionFactory, ProductFactory, give_visitor
 from tests.fakes import bag_of_words
+from tests.unit.test_recommendations import START, TINY_TRAINING
 
 pytestmark = pytest.mark.django_db
 
-TRAINING = {
-    "epochs": 30,
-    "batch_size": 64,
-    "negatives": 0,
-    "learning_rate": 5e-3,
-    "evaluate_every": 10,
-    "patience": 100,
-    "threads": 1,
-}
-START = datetime(2025, 1, 1, tzinfo=UTC)
+TRAINING = {**TINY_TRAINING, "epochs": 30}  # the recommendations tests' tiny configuration, fewer epochs
 COLOURS = ["ruby", "coral", "nude", "plum", "rose", "berry", "mocha", "peach", "scarlet", "wine"]
 GROCERIES = ["Other vegetables", "Soda", "Rolls buns", "Whole milk", "Yogurt", "Tropical fruit", "Bottled water"]
 GROCERIES += ["Root vegetables", "Sausage", "Pastry", "Citrus fruit", "Coffee"]
